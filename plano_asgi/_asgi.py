@@ -1,0 +1,87 @@
+"""Small private ASGI helpers: body reading with a cap, JSON/error responses, paths, headers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from plano_asgi.errors import PayloadTooLargeError, PlanoError
+
+__all__ = [
+    "ClientDisconnectedError",
+    "header",
+    "read_body",
+    "route_path",
+    "send_error",
+    "send_json",
+]
+
+
+class ClientDisconnectedError(Exception):
+    """The client went away while we were reading its request (internal, never rendered)."""
+
+
+def route_path(scope: Scope) -> str:
+    """The request path relative to where the app is mounted (path minus ``root_path``)."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        rest = path[len(root_path) :]
+        if rest == "" or rest.startswith("/"):
+            return rest or "/"
+    return path
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """First value of request header ``name`` (lower-case bytes), decoded as latin-1."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """Read the whole request body, raising ``PayloadTooLargeError`` past ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnectedError
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLargeError(limit)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def send_json(
+    send: Send,
+    status: int,
+    body: Any,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+) -> None:
+    """Send a complete JSON response."""
+    payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    raw = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in items),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+
+async def send_error(
+    send: Send, error: PlanoError, headers: Mapping[str, str] | None = None
+) -> None:
+    """Render ``error`` as an OpenAI-style envelope with its status."""
+    merged = {**error.headers(), **(headers or {})}
+    await send_json(send, error.status_code, error.to_dict(), merged)

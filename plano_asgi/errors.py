@@ -1,0 +1,253 @@
+"""The one error hierarchy of plano-asgi, and its wire form.
+
+Every failure the library can report is a :class:`PlanoError`. Each carries the HTTP
+status it maps to and an OpenAI-style ``type``/``code``, so the edge that talks to the
+client (the listener or the gateway) turns any of them into the same envelope::
+
+    {"error": {"message": "...", "type": "...", "code": "...", "param": null}}
+
+The tree::
+
+    PlanoError
+    ├── ConfigError (ValueError)            bad plano_config.yaml; carries every ConfigIssue
+    ├── RequestError                        the client sent something we cannot serve (4xx)
+    │   ├── PayloadTooLargeError            413
+    │   ├── ModelNotFoundError              404, names what is available
+    │   └── RateLimitedError                429, with Retry-After
+    ├── RoutingError                        the router failed or answered garbage (internal:
+    │                                       the listener falls back, it never reaches clients)
+    ├── FilterRejectedError                 a filter said no: its own 4xx and message
+    ├── UpstreamError                       a hop failed (502); names the hop and target
+    │   └── UpstreamTimeoutError            the hop timed out (504)
+    └── AgentError (plano_agent_sdk)        raised by agent handlers: status and message
+
+Only edges render errors. Messages never include secrets: callers build them from ids,
+URLs without credentials and status codes, never from headers or keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ConfigError",
+    "ConfigIssue",
+    "FilterRejectedError",
+    "ModelNotFoundError",
+    "PayloadTooLargeError",
+    "PlanoError",
+    "RateLimitedError",
+    "RequestError",
+    "RoutingError",
+    "UpstreamError",
+    "UpstreamTimeoutError",
+    "error_body",
+]
+
+
+class PlanoError(Exception):
+    """Base class of every error plano-asgi raises on purpose."""
+
+    status_code: int = 500
+    error_type: str = "server_error"
+    code: str | None = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        """The OpenAI-style error envelope for this error."""
+        return error_body(self.message, type=self.error_type, code=self.code)
+
+    def headers(self) -> dict[str, str]:
+        """Extra response headers that belong with this error (e.g. ``retry-after``)."""
+        return {}
+
+
+def error_body(
+    message: str, *, type: str, code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
+    """Build ``{"error": {...}}`` in the shape OpenAI clients parse."""
+    return {"error": {"message": message, "type": type, "code": code, "param": param}}
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    """One problem found in a config file.
+
+    ``path`` is the key path (``listeners[0].agents[1].id``); ``line`` is the 1-based line
+    in the YAML file when the config came from a file and the key could be located.
+    """
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.path or "<root>"
+        if self.line is not None:
+            where = f"line {self.line}: {where}"
+        return f"{where}: {self.message}"
+
+
+class ConfigError(PlanoError, ValueError):
+    """The configuration is invalid. ``issues`` lists every problem found, not just the first."""
+
+    error_type = "invalid_config"
+    code = "invalid_config"
+
+    def __init__(self, issues: Sequence[ConfigIssue], *, source: str | None = None) -> None:
+        self.issues = tuple(issues)
+        self.source = source
+        head = f"{source}: " if source else ""
+        count = len(self.issues)
+        noun = "problem" if count == 1 else "problems"
+        lines = [f"{head}{count} {noun} in the configuration:"]
+        lines.extend(f"  - {issue}" for issue in self.issues)
+        super().__init__("\n".join(lines))
+
+
+class RequestError(PlanoError):
+    """The client's request cannot be served as sent."""
+
+    status_code = 400
+    error_type = "invalid_request_error"
+    code = "invalid_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        if status_code is not None:
+            self.status_code = status_code
+        if code is not None:
+            self.code = code
+        self.param = param
+
+    def to_dict(self) -> dict[str, Any]:
+        return error_body(self.message, type=self.error_type, code=self.code, param=self.param)
+
+
+class PayloadTooLargeError(RequestError):
+    """The request body is larger than the configured limit."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request body is larger than the limit of {limit} bytes.")
+        self.limit = limit
+
+
+class ModelNotFoundError(RequestError):
+    """The requested model does not resolve to any configured provider."""
+
+    status_code = 404
+    code = "model_not_found"
+
+    def __init__(self, model: str, available: Sequence[str]) -> None:
+        shown = ", ".join(available) if available else "none"
+        super().__init__(
+            f"The model '{model}' is not configured. Available models: {shown}.", param="model"
+        )
+        self.model = model
+        self.available = tuple(available)
+
+
+class RateLimitedError(RequestError):
+    """A token rate limit is exhausted; ``retry_after`` is in seconds."""
+
+    status_code = 429
+    error_type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+    def __init__(
+        self, message: str, *, retry_after: float, limit: int, remaining: int, reset: float
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.limit = limit
+        self.remaining = remaining
+        self.reset = reset
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "retry-after": str(max(1, round(self.retry_after + 0.4999))),
+            "x-ratelimit-limit-tokens": str(self.limit),
+            "x-ratelimit-remaining-tokens": str(self.remaining),
+            "x-ratelimit-reset-tokens": f"{self.reset:.3f}s",
+        }
+
+
+class RoutingError(PlanoError):
+    """The router could not decide: endpoint down, timeout, or an answer we cannot parse."""
+
+    status_code = 502
+    error_type = "routing_error"
+    code = "router_failed"
+
+
+class FilterRejectedError(PlanoError):
+    """A filter rejected the request (HTTP 4xx, or an MCP tool result with ``isError``)."""
+
+    error_type = "filter_rejected"
+    code = "filter_rejected"
+
+    def __init__(self, filter_id: str, status_code: int, message: str) -> None:
+        super().__init__(f"Filter '{filter_id}' rejected the request: {message}")
+        self.filter_id = filter_id
+        self.status_code = status_code
+        self.detail = message
+
+    def to_dict(self) -> dict[str, Any]:
+        body = error_body(self.message, type=self.error_type, code=self.code)
+        body["error"]["filter"] = self.filter_id
+        return body
+
+
+class UpstreamError(PlanoError):
+    """A hop behind us failed: refused, reset, 5xx, or a reply we cannot use.
+
+    ``hop`` says which kind of hop (``agent``, ``filter``, ``router``, ``provider``) and
+    ``target`` which one (its id).
+    """
+
+    status_code = 502
+    error_type = "upstream_error"
+    code = "upstream_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hop: str,
+        target: str,
+        upstream_status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.hop = hop
+        self.target = target
+        self.upstream_status = upstream_status
+
+    def to_dict(self) -> dict[str, Any]:
+        body = error_body(self.message, type=self.error_type, code=self.code)
+        body["error"]["hop"] = self.hop
+        body["error"]["target"] = self.target
+        if self.upstream_status is not None:
+            body["error"]["upstream_status"] = self.upstream_status
+        return body
+
+
+class UpstreamTimeoutError(UpstreamError):
+    """A hop behind us did not answer in time."""
+
+    status_code = 504
+    code = "upstream_timeout"

@@ -1,0 +1,1 @@
+"""Filter chains: HTTP and MCP filters that rewrite or block requests."""

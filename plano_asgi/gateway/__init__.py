@@ -1,0 +1,1 @@
+"""The model gateway: one OpenAI-compatible endpoint in front of every provider."""

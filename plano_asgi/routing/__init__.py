@@ -1,0 +1,1 @@
+"""Routing: which agent(s) handle a turn."""
