@@ -33,7 +33,19 @@ class ListenerServer:
 
 def build_listener_app(config: PlanoConfig, listener: AgentListener | ModelListener) -> ASGIApp:
     """The ASGI app that serves ``listener``."""
-    return _NotYetApp(listener.name, listener.type)
+    # Lazy imports: each listener kind pulls in only what it needs.
+    try:
+        if isinstance(listener, AgentListener):
+            from plano_asgi.middleware import PlanoMiddleware
+
+            return PlanoMiddleware(None, config=config, listener=listener.name)
+        from plano_asgi.gateway.app import ModelGateway
+
+        return ModelGateway(config)
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("plano_asgi.middleware", "plano_asgi.gateway.app"):
+            raise
+        return _NotYetApp(listener.name, listener.type)
 
 
 class _NotYetApp:

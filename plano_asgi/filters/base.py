@@ -33,8 +33,12 @@ class Filter(Protocol):
     id: str
     on_error: Literal["fail", "allow"]
 
-    async def apply(self, payload: dict[str, Any], call: FilterCall) -> dict[str, Any]:
-        """Return the (possibly rewritten) payload, or raise a rejection or a failure."""
+    async def apply(self, payload: dict[str, Any], call: FilterCall) -> dict[str, Any] | None:
+        """Return the (possibly rewritten) payload, or raise a rejection or a failure.
+
+        ``None`` (the filter answered JSON ``null``) drops an output event; for input chains
+        it is a bad reply.
+        """
         ...
 
     async def aclose(self) -> None:
