@@ -1,14 +1,71 @@
 """plano_agent_sdk: write agents and filters for plano-asgi (or Plano) with only your logic.
 
-An :class:`Agent` is an ASGI app; any ASGI server runs it.
+An :class:`Agent` is an ASGI app; any ASGI server runs it. A filter is a plain function
+that :func:`filter_function` turns into an HTTP filter app and an MCP tool at once.
+Testing helpers live in :mod:`plano_agent_sdk.testing`.
 """
 
 from __future__ import annotations
 
-from plano_asgi.sse import ServerSentEvent, SSEDecoder, encode_event
+from plano_agent_sdk.agent import Agent, HandlerFunc
+from plano_agent_sdk.chunks import collect_text, encode_chunks, iter_chunks, text_chunks
+from plano_agent_sdk.context import Context, current_context
+from plano_agent_sdk.errors import AgentError
+from plano_agent_sdk.extract import JSONNotFoundError, extract_json
+from plano_agent_sdk.filters import (
+    FilterFn,
+    FilterFunction,
+    FilterRejection,
+    filter_function,
+    http_filter_app,
+    mcp_filter_app,
+    mcp_filter_server,
+)
+from plano_agent_sdk.gateway import forward_context, gateway_client
+from plano_agent_sdk.request import AgentRequest, parse_agent_request
+from plano_agent_sdk.streaming import Chunk, HandlerResult
+from plano_agent_sdk.windowing import window_messages
+from plano_asgi.sse import (
+    DONE,
+    ServerSentEvent,
+    SSEDecoder,
+    aiter_events,
+    encode_data,
+    encode_event,
+    encode_json,
+)
 
 __all__ = [
+    "Agent",
+    "AgentError",
+    "AgentRequest",
+    "Chunk",
+    "Context",
+    "DONE",
+    "FilterFn",
+    "FilterFunction",
+    "FilterRejection",
+    "HandlerFunc",
+    "HandlerResult",
+    "JSONNotFoundError",
     "SSEDecoder",
     "ServerSentEvent",
+    "aiter_events",
+    "collect_text",
+    "current_context",
+    "encode_chunks",
+    "encode_data",
     "encode_event",
+    "encode_json",
+    "extract_json",
+    "filter_function",
+    "forward_context",
+    "gateway_client",
+    "http_filter_app",
+    "iter_chunks",
+    "mcp_filter_app",
+    "mcp_filter_server",
+    "parse_agent_request",
+    "text_chunks",
+    "window_messages",
 ]
