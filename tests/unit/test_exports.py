@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import subprocess
 import sys
 
@@ -41,8 +42,17 @@ def _subclasses(cls: type) -> set[type]:
     return out
 
 
+def _import_everything() -> None:
+    """Import every submodule, so every error class defined anywhere is registered."""
+    for name in PACKAGES:
+        package = importlib.import_module(name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{name}."):
+            if not info.name.endswith("__main__"):
+                importlib.import_module(info.name)
+
+
 def test_every_plano_error_is_exported() -> None:
-    importlib.import_module("plano_agent_sdk")
+    _import_everything()
     exported = {getattr(plano_asgi, n) for n in plano_asgi.__all__}
     sdk = importlib.import_module("plano_agent_sdk")
     exported |= {getattr(sdk, n) for n in sdk.__all__}
