@@ -79,14 +79,20 @@ class ChatSession:
                 note = f", fallback: {fallback}" if fallback else ""
                 out.write(f"[{agents}{how}{note}]\n")
                 out.flush()
+            error: str | None = None
             if response.status_code >= 400:
                 response.read()
-                error = _error_message(response.content)
                 self.messages.pop()
-                return TurnResult("", agents, router, fallback, response.status_code, error)
+                return TurnResult(
+                    "",
+                    agents,
+                    router,
+                    fallback,
+                    response.status_code,
+                    _error_message(response.content),
+                )
             if "text/event-stream" in response.headers.get("content-type", ""):
                 parts: list[str] = []
-                error = None
                 for piece, failure in _stream_text(response.iter_raw()):
                     if failure is not None:
                         error = failure
@@ -97,7 +103,7 @@ class ChatSession:
                 text = "".join(parts)
             else:
                 response.read()
-                text, error = _completion_text(response.content), None
+                text = _completion_text(response.content)
                 out.write(text)
             out.write("\n")
             out.flush()
