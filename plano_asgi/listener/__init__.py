@@ -1,0 +1,1 @@
+"""The agent listener's per-request machinery: selection, agent calls, chaining, headers."""

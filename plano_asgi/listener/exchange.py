@@ -1,0 +1,294 @@
+"""One chat turn on an agent listener: everything per request lives on an :class:`_Exchange`.
+
+Order of work: read and validate the body (the only buffering), run the listener's input
+filters, route, then run the selected agents in order, relaying the last one's reply to the
+client chunk by chunk. Once the body is read, a watcher races the work and cancels it the
+moment the client disconnects (we never rely on ``send`` failing), which closes the open
+agent request at once.
+
+Errors become the OpenAI envelope with a real status while nothing has been sent. After the
+stream started, an event stream ends with one ``data: {"error": ...}`` event and no
+``[DONE]``, so OpenAI clients raise instead of returning a truncated answer as complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+from anyio.lowlevel import checkpoint
+from opentelemetry import trace
+from opentelemetry.context import Context
+from pydantic import ValidationError
+from starlette.types import Message, Receive, Scope, Send
+
+from plano_asgi._asgi import ClientDisconnectedError, read_body, send_error
+from plano_asgi.chat import ChatMessage, ChatRequest, parse_chat_request
+from plano_asgi.errors import PlanoError, RequestError, UpstreamError
+from plano_asgi.filters.base import FilterCall
+from plano_asgi.listener.chaining import insert_reply, read_reply_text
+from plano_asgi.listener.headers import client_headers, header_value, relay_headers, request_id
+from plano_asgi.listener.runtime import ListenerRuntime
+from plano_asgi.listener.selection import Selection
+from plano_asgi.listener.transport import (
+    AGENT_PATH,
+    AgentReply,
+    collapse_groups,
+    open_agent,
+)
+from plano_asgi.sse import encode_json
+from plano_asgi.tracing import extract_context, inject_headers, tracer
+
+__all__: list[str] = []
+
+logger = logging.getLogger("plano_asgi.listener")
+
+
+class _Exchange:
+    """The state of one request; never shared, never stored on the middleware."""
+
+    def __init__(self, runtime: ListenerRuntime, scope: Scope, receive: Receive, send: Send):
+        self.runtime = runtime
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        raw = list(scope.get("headers", ()))
+        self.request_id = request_id(raw)
+        self.forwarded = client_headers(raw, runtime.listener.forward_headers)
+        self.trace_in = {
+            k.decode("latin-1").lower(): v.decode("latin-1")
+            for k, v in raw
+            if k.lower() in (b"traceparent", b"tracestate")
+        }
+        self.trace_parent = extract_context(raw)
+        self.ours: dict[str, str] = {"x-request-id": self.request_id}
+        self.started = False
+        self.finished = False
+        self.streaming: AgentReply | None = None
+        self.cancel_scope: anyio.CancelScope | None = None
+
+    async def run(self) -> None:
+        """Serve the request to the end (or until the client leaves)."""
+        try:
+            body = await read_body(self.receive, self.runtime.listener.max_body_bytes)
+            request = parse_chat_request(body)
+        except ClientDisconnectedError:
+            return
+        except PlanoError as exc:
+            await self._fail(exc)
+            return
+        except RecursionError:
+            await self._fail(RequestError("Request body is nested too deeply."))
+            return
+        except Exception:
+            logger.exception("request %s could not be read", self.request_id)
+            await self._fail(PlanoError("The listener failed unexpectedly; see its logs."))
+            return
+        with collapse_groups():
+            async with anyio.create_task_group() as group:
+                self.cancel_scope = group.cancel_scope
+                group.start_soon(self._watch_disconnect)
+                await self._serve(request)
+                group.cancel_scope.cancel()
+
+    async def _watch_disconnect(self) -> None:
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                if not self.finished:
+                    logger.info("client left, cancelling request %s", self.request_id)
+                assert self.cancel_scope is not None
+                self.cancel_scope.cancel()
+                return
+
+    async def _send(self, message: Message) -> None:
+        try:
+            await self.send(message)
+        except OSError:  # ASGI 2.4 servers may raise once the client is gone
+            assert self.cancel_scope is not None
+            self.cancel_scope.cancel()
+            await checkpoint()
+            raise
+
+    async def _serve(self, request: ChatRequest) -> None:
+        listener = self.runtime.listener
+        span = tracer().start_span(
+            listener.name, context=self.trace_parent, kind=trace.SpanKind.SERVER
+        )
+        span.set_attribute("request_id", self.request_id)
+        context = trace.set_span_in_context(span, self.trace_parent)
+        try:
+            await self._turn(request, context)
+        except PlanoError as exc:
+            logger.warning("request %s failed: %s", self.request_id, exc.message)
+            span.set_status(trace.StatusCode.ERROR, exc.message)
+            await self._fail(exc)
+        except Exception as exc:
+            logger.exception("request %s failed unexpectedly", self.request_id)
+            span.record_exception(exc)
+            span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
+            await self._fail(PlanoError("The listener failed unexpectedly; see its logs."))
+        finally:
+            span.end()
+
+    async def _fail(self, error: PlanoError) -> None:
+        if not self.started:
+            self.started = self.finished = True
+            with contextlib.suppress(OSError):  # the client may be gone already
+                await send_error(self.send, error, self.ours)
+            return
+        if self.finished:
+            return
+        reply = self.streaming
+        if reply is not None and reply.is_event_stream and not reply.is_encoded:
+            await self._send(
+                {
+                    "type": "http.response.body",
+                    "body": encode_json(error.to_dict()),
+                    "more_body": True,
+                }
+            )
+        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+        self.finished = True
+
+    # -- the turn ---------------------------------------------------------------------
+
+    async def _turn(self, request: ChatRequest, context: Context) -> None:
+        listener = self.runtime.listener
+        messages = [message.to_wire() for message in request.messages]
+        routed: Sequence[ChatMessage] = request.messages
+        if listener.input_filters:
+            messages = await self._filter(listener.input_filters, request, messages, context)
+            routed = [ChatMessage.model_validate(message) for message in messages]
+        selection = await self._select(routed, context)
+        logger.info(
+            "request %s: agents %s chosen by %s%s",
+            self.request_id,
+            ",".join(selection.agents),
+            selection.router,
+            f" (fallback: {selection.fallback})" if selection.fallback else "",
+        )
+        self.ours["x-plano-agents"] = header_value(",".join(selection.agents), 1000)
+        self.ours["x-plano-router"] = selection.router
+        if selection.fallback:
+            self.ours["x-plano-route-fallback"] = header_value(selection.fallback, 500)
+        by_id = {agent.id: agent for agent in listener.agents}
+        wire = request.to_wire()
+        for position, agent_id in enumerate(selection.agents):
+            final = position == len(selection.agents) - 1
+            agent_messages = messages
+            chain_ids = by_id[agent_id].input_filters
+            if chain_ids:
+                agent_messages = await self._filter(chain_ids, request, messages, context)
+            body = json.dumps({**wire, "messages": agent_messages}, ensure_ascii=False)
+            text = await self._call_agent(agent_id, body.encode("utf-8"), context, final=final)
+            if not final:
+                messages = insert_reply(messages, agent_id, text)
+
+    async def _select(self, messages: Sequence[ChatMessage], context: Context) -> Selection:
+        span = tracer().start_span("routing", context=context)
+        try:
+            selection = await self.runtime.selector.select(messages)
+            span.set_attributes(
+                {
+                    "selection.listener": self.runtime.listener.name,
+                    "selection.agent_count": len(selection.agents),
+                    "selection.agents": ",".join(selection.agents),
+                    "selection.determination_ms": f"{selection.elapsed_ms:.2f}",
+                    "selection.router": selection.router,
+                }
+            )
+            if selection.fallback:
+                span.set_attribute("selection.fallback", selection.fallback)
+            return selection
+        finally:
+            span.end()
+
+    def _hop_headers(self, context: Context) -> dict[str, str]:
+        headers = dict(self.forwarded)
+        headers["x-request-id"] = self.request_id
+        inject_headers(headers, context, incoming=self.trace_in)
+        return headers
+
+    async def _filter(
+        self,
+        ids: Sequence[str],
+        request: ChatRequest,
+        messages: list[dict[str, Any]],
+        context: Context,
+    ) -> list[dict[str, Any]]:
+        filters = self.runtime.filters
+        if filters is None:
+            raise PlanoError("Filters are configured but no filter registry is available.")
+        call = FilterCall(AGENT_PATH, self._hop_headers(context), self.request_id)
+        payload = {"model": request.model or "", "messages": messages}
+        result = await filters.chain(ids).run(payload, call)
+        out = result.get("messages")
+        try:
+            if not isinstance(out, list):
+                raise ValueError("no messages")
+            return [ChatMessage.model_validate(message).to_wire() for message in out]
+        except (ValueError, ValidationError):
+            raise UpstreamError(
+                f"Filter chain {','.join(ids)} returned no valid 'messages'.",
+                hop="filter",
+                target=",".join(ids),
+            ) from None
+
+    async def _call_agent(
+        self, agent_id: str, body: bytes, context: Context, *, final: bool
+    ) -> str:
+        target = self.runtime.targets[agent_id]
+        span = tracer().start_span(
+            f"{agent_id} {AGENT_PATH}", context=context, kind=trace.SpanKind.CLIENT
+        )
+        span.set_attribute("agent_id", agent_id)
+        headers = self._hop_headers(trace.set_span_in_context(span, context))
+        headers.update(
+            {
+                "x-arch-upstream": agent_id,
+                "x-arch-agent-listener-name": self.runtime.listener.name,
+                "content-type": "application/json",
+                "accept-encoding": "identity",
+            }
+        )
+        headers.setdefault("accept", "application/json, text/event-stream")
+        try:
+            async with open_agent(target, body, headers, client=self.runtime.client) as reply:
+                span.set_attribute("http.status_code", reply.status)
+                if not final:
+                    return await read_reply_text(reply)
+                await self._relay(reply)
+                return ""
+        except PlanoError as exc:
+            span.set_status(trace.StatusCode.ERROR, exc.message)
+            raise
+        finally:
+            span.end()
+
+    async def _relay(self, reply: AgentReply) -> None:
+        if reply.status >= 500:
+            raise UpstreamError(
+                f"Agent '{reply.agent}' answered HTTP {reply.status}.",
+                hop="agent",
+                target=reply.agent,
+                upstream_status=reply.status,
+            )
+        async with contextlib.aclosing(reply.chunks()) as chunks:
+            first = await anext(chunks, b"")
+            self.streaming = reply
+            headers = relay_headers(reply.headers, self.ours, event_stream=reply.is_event_stream)
+            await self._send(
+                {"type": "http.response.start", "status": reply.status, "headers": headers}
+            )
+            self.started = True
+            if first:
+                await self._send({"type": "http.response.body", "body": first, "more_body": True})
+            async for chunk in chunks:
+                await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+        self.finished = True

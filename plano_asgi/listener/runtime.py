@@ -1,0 +1,33 @@
+"""What all requests of one listener share: built once by the middleware, read-only after."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from plano_asgi.config import AgentListener
+from plano_asgi.filters.chain import FilterChain
+from plano_asgi.listener.selection import Selector
+from plano_asgi.listener.transport import AgentTarget
+
+__all__ = ["FilterSource", "ListenerRuntime"]
+
+
+class FilterSource(Protocol):
+    """Where the listener gets filter chains (a ``FilterRegistry`` or anything alike)."""
+
+    def chain(self, ids: Sequence[str]) -> FilterChain: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerRuntime:
+    """What every exchange of one listener shares (built once by the middleware)."""
+
+    listener: AgentListener
+    selector: Selector
+    targets: Mapping[str, AgentTarget]
+    client: httpx.AsyncClient
+    filters: FilterSource | None

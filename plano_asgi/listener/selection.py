@@ -1,0 +1,110 @@
+"""Choosing the agents for a turn, with fallbacks that never fail the request.
+
+* One agent on the listener: it is used, no router is asked.
+* The router answers no agent (or only unknown ones): the default agent (``default: true``,
+  else the first one).
+* The router fails (timeout, endpoint down, garbage): the fallback router is asked, and if
+  there is none or it fails too, the default agent is used. Plano fails the request with a
+  400 instead; we log it and say so in ``x-plano-route-fallback``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import anyio
+
+from plano_asgi.chat import ChatMessage
+from plano_asgi.config import AgentListener
+from plano_asgi.routing.base import AgentCandidate, Router
+
+__all__ = ["Selection", "Selector"]
+
+logger = logging.getLogger("plano_asgi.listener")
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The agents for one turn and how they were chosen."""
+
+    agents: tuple[str, ...]
+    router: str
+    """Who decided: a router name, ``single_agent`` or ``default``."""
+    fallback: str | None = None
+    """Why the first-choice router's answer was not used, when it was not."""
+    elapsed_ms: float = 0.0
+
+
+class Selector:
+    """Asks the listener's routers in turn; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        listener: AgentListener,
+        router: Router | None,
+        fallback: Router | None = None,
+    ) -> None:
+        if not listener.agents:
+            raise ValueError(f"listener '{listener.name}' has no agents")
+        self.listener = listener
+        self.candidates = tuple(AgentCandidate(a.id, a.description) for a in listener.agents)
+        self.default = next((a.id for a in listener.agents if a.default), listener.agents[0].id)
+        self.routers = tuple(r for r in (router, fallback) if r is not None)
+
+    @property
+    def router_name(self) -> str:
+        """The first-choice router's name (``default`` when there is no router)."""
+        return self.routers[0].name if self.routers else "default"
+
+    async def warm_up(self) -> None:
+        """Load router models now (in a worker thread) instead of on the first request."""
+        if len(self.candidates) == 1:
+            return
+        for router in self.routers:
+            load = getattr(router, "load", None)
+            if not callable(load):
+                continue
+            try:
+                await anyio.to_thread.run_sync(load)
+            except Exception as exc:
+                logger.warning("router %s could not load its model: %s", router.name, exc)
+
+    async def select(self, messages: Sequence[ChatMessage]) -> Selection:
+        """The agents that handle the latest turn of ``messages``."""
+        started = time.perf_counter()
+        if len(self.candidates) == 1:
+            return Selection((self.candidates[0].id,), "single_agent", None, _ms(started))
+        known = {candidate.id for candidate in self.candidates}
+        reasons: list[str] = []
+        for router in self.routers:
+            try:
+                decision = await router.route(messages, self.candidates)
+                agents = tuple(dict.fromkeys(a for a in decision.agents if a in known))
+            except Exception as exc:
+                logger.warning(
+                    "router %s failed on listener %s: %s", router.name, self.listener.name, exc
+                )
+                reasons.append(f"{router.name} failed ({_short(exc)})")
+                continue
+            if decision.fallback:
+                reasons.append(decision.fallback)
+            if not agents:
+                reasons.append(f"no agent matched, used default agent {self.default}")
+                agents = (self.default,)
+            elif reasons and router is not self.routers[0]:
+                reasons.append(f"used {decision.router}")
+            return Selection(agents, decision.router, "; ".join(reasons) or None, _ms(started))
+        reasons.append(f"used default agent {self.default}")
+        return Selection((self.default,), "default", "; ".join(reasons), _ms(started))
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:120]
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

@@ -1,0 +1,297 @@
+"""Calling one agent: over HTTP with the shared pooled client, or in-process as an ASGI app.
+
+Both paths give an :class:`AgentReply` (status, headers, raw body chunks as they come) and
+apply the same :class:`~plano_asgi.config.HopTimeouts`: ``connect`` for the TCP connection,
+``first_byte`` from sending the request to the headers *and* the first body bytes, ``idle``
+between two body chunks. Every failure is an :class:`~plano_asgi.errors.UpstreamError`
+(``UpstreamTimeoutError`` for timeouts) naming the agent.
+
+In-process agents are called with a scope/receive/send we build; their body travels through
+a small memory channel, so the caller sees each chunk when the app sends it. (httpx's
+``ASGITransport`` would buffer the whole body, so it is not used.)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx
+from anyio.abc import ObjectReceiveStream
+from starlette.types import ASGIApp, Message
+
+from plano_asgi.config import HopTimeouts
+from plano_asgi.errors import UpstreamError, UpstreamTimeoutError
+
+logger = logging.getLogger("plano_asgi.listener")
+
+__all__ = ["AGENT_PATH", "AgentReply", "AgentTarget", "collapse_groups", "open_agent"]
+
+AGENT_PATH = "/v1/chat/completions"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTarget:
+    """An agent as the listener calls it: by URL, or as an in-process ASGI app."""
+
+    id: str
+    url: str | None = None
+    app: ASGIApp | None = None
+    timeouts: HopTimeouts = field(default_factory=HopTimeouts)
+
+    @property
+    def endpoint(self) -> str:
+        """Where requests go (for logs and spans)."""
+        return f"{self.url.rstrip('/')}{AGENT_PATH}" if self.url else f"asgi:{self.id}{AGENT_PATH}"
+
+
+@dataclass(slots=True)
+class AgentReply:
+    """An agent's answer, open for reading. Only valid inside :func:`open_agent`'s block."""
+
+    agent: str
+    status: int
+    headers: list[tuple[str, str]]
+    _source: AsyncGenerator[bytes, None]
+    _deadline: float
+    _idle: float
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+    @property
+    def is_event_stream(self) -> bool:
+        return "text/event-stream" in (self.header("content-type") or "").lower()
+
+    @property
+    def is_encoded(self) -> bool:
+        """True when the agent compressed its body (we then cannot append to it)."""
+        return (self.header("content-encoding") or "identity").lower() != "identity"
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        """Body chunks as they arrive; raises on idle/first-byte timeouts and broken streams."""
+        first = True
+        try:
+            while True:
+                limit = self._deadline if first else anyio.current_time() + self._idle
+                with anyio.CancelScope(deadline=limit) as scope:
+                    try:
+                        chunk = await self._source.__anext__()
+                    except StopAsyncIteration:
+                        return
+                if scope.cancelled_caught:
+                    what = "first bytes" if first else f"its next chunk within {self._idle:g}s"
+                    raise UpstreamTimeoutError(
+                        f"Agent '{self.agent}' did not send {what}.",
+                        hop="agent",
+                        target=self.agent,
+                    )
+                if chunk:
+                    first = False
+                    yield chunk
+        finally:
+            await self._source.aclose()
+
+
+@asynccontextmanager
+async def open_agent(
+    target: AgentTarget,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    client: httpx.AsyncClient,
+) -> AsyncIterator[AgentReply]:
+    """Send ``body`` to ``target`` and yield its reply once the headers are in."""
+    deadline = anyio.current_time() + target.timeouts.first_byte
+    if target.app is not None:
+        async with _open_asgi(target, target.app, body, headers, deadline) as reply:
+            yield reply
+    else:
+        async with _open_http(target, body, headers, deadline, client) as reply:
+            yield reply
+
+
+@contextmanager
+def collapse_groups() -> Iterator[None]:
+    """Re-raise the lone exception of a task-group ``ExceptionGroup`` as itself.
+
+    Our task groups run one helper task next to the caller's code, so a failure is never
+    really plural; callers and the error edge expect the plain exception.
+    """
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        error: BaseException = group
+        while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+            error = error.exceptions[0]
+        raise error from None
+
+
+def _failed(target: AgentTarget, what: str, status: int | None = None) -> UpstreamError:
+    return UpstreamError(
+        f"Agent '{target.id}' {what}.", hop="agent", target=target.id, upstream_status=status
+    )
+
+
+@asynccontextmanager
+async def _open_http(
+    target: AgentTarget,
+    body: bytes,
+    headers: Mapping[str, str],
+    deadline: float,
+    client: httpx.AsyncClient,
+) -> AsyncIterator[AgentReply]:
+    assert target.url is not None
+    times = target.timeouts
+    request = client.build_request(
+        "POST",
+        target.endpoint,
+        content=body,
+        headers=headers,
+        timeout=httpx.Timeout(connect=times.connect, read=None, write=times.first_byte, pool=None),
+    )
+    response: httpx.Response | None = None
+    with anyio.CancelScope(deadline=deadline) as scope:
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise UpstreamTimeoutError(
+                f"Agent '{target.id}' did not accept a connection within {times.connect:g}s.",
+                hop="agent",
+                target=target.id,
+            ) from None
+        except httpx.ConnectError:
+            raise _failed(target, f"is unreachable at {target.url}") from None
+        except httpx.HTTPError as exc:
+            raise _failed(target, f"failed before answering ({type(exc).__name__})") from None
+    if response is None or scope.cancelled_caught:
+        raise UpstreamTimeoutError(
+            f"Agent '{target.id}' did not answer within {times.first_byte:g}s.",
+            hop="agent",
+            target=target.id,
+        )
+    try:
+        yield AgentReply(
+            agent=target.id,
+            status=response.status_code,
+            headers=list(response.headers.multi_items()),
+            _source=_http_body(target, response),
+            _deadline=deadline,
+            _idle=times.idle,
+        )
+    finally:
+        with anyio.CancelScope(shield=True):
+            await response.aclose()
+
+
+async def _http_body(target: AgentTarget, response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    try:
+        async for chunk in response.aiter_raw():
+            yield chunk
+    except httpx.HTTPError as exc:
+        raise _failed(target, f"broke off its reply ({type(exc).__name__})") from None
+
+
+def _asgi_scope(target: AgentTarget, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    raw += [(b"host", b"localhost"), (b"content-length", str(len(body)).encode())]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": AGENT_PATH,
+        "raw_path": AGENT_PATH.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": raw,
+        "client": ("127.0.0.1", 0),
+        "server": ("localhost", 80),
+        "state": {},
+        "extensions": {},
+    }
+
+
+@asynccontextmanager
+async def _open_asgi(
+    target: AgentTarget,
+    app: ASGIApp,
+    body: bytes,
+    headers: Mapping[str, str],
+    deadline: float,
+) -> AsyncIterator[AgentReply]:
+    sender, messages = anyio.create_memory_object_stream[Message](max_buffer_size=8)
+    finished = anyio.Event()
+    request_sent = False
+
+    async def receive() -> Message:
+        nonlocal request_sent
+        if not request_sent:
+            request_sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await finished.wait()
+        return {"type": "http.disconnect"}
+
+    async def run() -> None:
+        async with sender:
+            try:
+                await app(_asgi_scope(target, body, headers), receive, sender.send)
+            except Exception:  # the agent's own bug: report it, don't crash the listener
+                logger.exception("in-process agent %s failed", target.id)
+                await sender.send({"type": "plano.agent_error"})
+
+    with collapse_groups():
+        async with anyio.create_task_group() as group:
+            group.start_soon(run)
+            try:
+                start: Message | None = None
+                with anyio.CancelScope(deadline=deadline):
+                    start = await messages.receive()
+                if start is None:
+                    raise UpstreamTimeoutError(
+                        f"Agent '{target.id}' did not answer within "
+                        f"{target.timeouts.first_byte:g}s.",
+                        hop="agent",
+                        target=target.id,
+                    )
+                if start["type"] != "http.response.start":
+                    raise _failed(target, "failed before answering (in-process app error)")
+                yield AgentReply(
+                    agent=target.id,
+                    status=int(start["status"]),
+                    headers=[
+                        (bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
+                        for k, v in start.get("headers", ())
+                    ],
+                    _source=_asgi_body(target, messages),
+                    _deadline=deadline,
+                    _idle=target.timeouts.idle,
+                )
+            except anyio.EndOfStream:
+                raise _failed(target, "returned without answering") from None
+            finally:
+                finished.set()
+                group.cancel_scope.cancel()
+                messages.close()
+
+
+async def _asgi_body(
+    target: AgentTarget, messages: ObjectReceiveStream[Message]
+) -> AsyncGenerator[bytes, None]:
+    async for message in messages:
+        if message["type"] != "http.response.body":
+            raise _failed(target, "failed while answering (in-process app error)")
+        chunk = message.get("body", b"")
+        if chunk:
+            yield bytes(chunk)
+        if not message.get("more_body", False):
+            return
+    raise _failed(target, "stopped before finishing its reply")

@@ -1,0 +1,287 @@
+"""``PlanoMiddleware``: an agent listener as a pure ASGI middleware (or a standalone app).
+
+It answers three endpoints relative to where it is mounted (``route_path``):
+
+* ``POST /v1/chat/completions``: route the turn to agents, run filter chains, stream back;
+* ``GET /v1/models``: the listener's agents (Plano lists LLM providers here);
+* ``/healthz``: 200.
+
+Every other request goes to the wrapped ``app`` untouched: the body is not read and no task
+group is started, so context variables and streaming behave as if we were not there. With no
+``app``, other paths get a 404 JSON body and ``lifespan`` is handled here.
+
+All per-request state lives on a per-request ``_Exchange``
+(:mod:`plano_asgi.listener.exchange`), never on the middleware.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from plano_asgi._asgi import route_path, send_json
+from plano_asgi.config import HopTimeouts, PlanoConfig, load_config
+from plano_asgi.errors import ConfigError, ConfigIssue, RequestError, error_body
+from plano_asgi.filters.base import Filter
+from plano_asgi.filters.chain import FilterChain
+from plano_asgi.listener.exchange import _Exchange
+from plano_asgi.listener.runtime import FilterSource, ListenerRuntime
+from plano_asgi.listener.selection import Selector
+from plano_asgi.listener.transport import AgentTarget
+from plano_asgi.routing.base import Router
+from plano_asgi.routing.factory import build_routers, load_local_router
+
+__all__ = ["PlanoMiddleware"]
+
+logger = logging.getLogger("plano_asgi.listener")
+
+_CHAT = "/v1/chat/completions"
+_MODELS = "/v1/models"
+_HEALTH = "/healthz"
+
+
+class PlanoMiddleware:
+    """Serve one agent listener of a Plano config inside any ASGI app, or on its own.
+
+    Wrap an app (``PlanoMiddleware(app, config=...)``), add it with
+    ``Middleware(PlanoMiddleware, config=...)``, mount it (``Mount("/plano",
+    app=PlanoMiddleware(config=...))``) or serve it alone. ``listener`` names the agent
+    listener when the config has several.
+
+    Inject ``router`` to replace the configured router, ``client`` to share your own
+    ``httpx.AsyncClient`` (you keep ownership), ``filters`` (a ``FilterRegistry``-like
+    object with ``chain(ids)``, or a mapping of filter id to :class:`Filter`), and
+    ``agents`` (agent id -> ASGI app) to run agents in this process with no network hop.
+
+    On lifespan startup the router's model (if any) is loaded in a worker thread; whatever
+    the middleware creates (HTTP client, filter registry) it closes in :meth:`aclose`, which
+    runs on lifespan shutdown. Where no lifespan reaches it (under ``Mount``), use
+    ``async with`` or call :meth:`aclose` from your app's lifespan.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp | None = None,
+        /,
+        *,
+        config: PlanoConfig | str | Path,
+        listener: str | None = None,
+        router: Router | None = None,
+        client: httpx.AsyncClient | None = None,
+        filters: FilterSource | Mapping[str, Filter] | None = None,
+        agents: Mapping[str, ASGIApp] | None = None,
+    ) -> None:
+        self.app = app
+        self.config = config if isinstance(config, PlanoConfig) else load_config(config)
+        try:
+            self.listener = self.config.agent_listener(listener)
+        except KeyError as exc:
+            raise ConfigError([ConfigIssue("listeners", str(exc.args[0]))]) from None
+        self._owns_client = client is None
+        self.client = client if client is not None else httpx.AsyncClient()
+        self._owned_filters: Any = None
+        self._closed = False
+        targets = self._targets(agents or {})
+        if router is not None:
+            fallback = None if router.name == "local_v1" else load_local_router()
+            selector = Selector(self.listener, router, fallback)
+        else:
+            plan = build_routers(self.config, self.listener, client=self.client)
+            if plan.note and len(self.listener.agents) > 1:
+                logger.warning("listener %s: %s", self.listener.name, plan.note)
+            selector = Selector(self.listener, plan.primary, plan.fallback)
+        self.runtime = ListenerRuntime(
+            listener=self.listener,
+            selector=selector,
+            targets=targets,
+            client=self.client,
+            filters=self._filter_source(filters),
+        )
+
+    # -- construction helpers -------------------------------------------------------------
+
+    def _targets(self, apps: Mapping[str, ASGIApp]) -> dict[str, AgentTarget]:
+        listed = {agent.id for agent in self.listener.agents}
+        issues = [
+            ConfigIssue("agents=", f"'{name}' is not an agent of listener '{self.listener.name}'")
+            for name in apps
+            if name not in listed
+        ]
+        targets: dict[str, AgentTarget] = {}
+        for agent in self.listener.agents:
+            try:
+                definition = self.config.agent(agent.id)
+            except KeyError:
+                issues.append(ConfigIssue("agents", f"agent '{agent.id}' is not declared"))
+                continue
+            timeouts = definition.timeouts or self.listener.timeouts or HopTimeouts()
+            app = apps.get(agent.id)
+            if app is None and definition.app is not None:
+                try:
+                    app = _import_app(definition.app)
+                except (ImportError, AttributeError) as exc:
+                    issues.append(ConfigIssue(f"agents.{agent.id}.app", f"cannot import: {exc}"))
+                    continue
+            if app is None and definition.url is None:
+                issues.append(ConfigIssue(f"agents.{agent.id}", "needs a url or an app"))
+                continue
+            targets[agent.id] = AgentTarget(agent.id, definition.url, app, timeouts)
+        if issues:
+            raise ConfigError(issues)
+        return targets
+
+    def _filter_source(
+        self, filters: FilterSource | Mapping[str, Filter] | None
+    ) -> FilterSource | None:
+        if isinstance(filters, Mapping):
+            return _MappingFilters(filters)
+        if filters is not None:
+            return filters
+        needed = self.listener.input_filters or any(a.input_filters for a in self.listener.agents)
+        if not needed:
+            return None
+        from plano_asgi.filters.registry import FilterRegistry
+
+        registry = FilterRegistry(self.config, client=self.client)
+        self._owned_filters = registry
+        return registry
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close what the middleware created (its HTTP client and filter registry)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owned_filters is not None:
+            await self._owned_filters.aclose()
+        if self._owns_client:
+            await self.client.aclose()
+
+    async def __aenter__(self) -> PlanoMiddleware:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- ASGI -------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path = route_path(scope)
+            if path in (_CHAT, _MODELS, _HEALTH):
+                await self._own(path, scope, receive, send)
+                return
+        elif kind == "lifespan":
+            if self.app is None:
+                await self._lifespan(receive, send)
+            else:
+                await self.app(scope, self._warming(receive), self._closing(send))
+            return
+        if self.app is not None:
+            await self.app(scope, receive, send)
+        elif kind == "http":
+            await send_json(send, 404, error_body("Not Found", type="not_found", code="not_found"))
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+
+    async def _own(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        if path == _CHAT:
+            if method != "POST":
+                await _method_not_allowed(send, "POST")
+                return
+            await _Exchange(self.runtime, scope, receive, send).run()
+        elif path == _MODELS:
+            if method not in ("GET", "HEAD"):
+                await _method_not_allowed(send, "GET")
+                return
+            await send_json(send, 200, self._models())
+        else:
+            await send_json(send, 200, {"status": "ok", "listener": self.listener.name})
+
+    def _models(self) -> dict[str, Any]:
+        data = [
+            {
+                "id": agent.id,
+                "object": "model",
+                "created": 0,
+                "owned_by": self.listener.name,
+                "description": agent.description,
+                "default": agent.id == self.runtime.selector.default,
+            }
+            for agent in self.listener.agents
+        ]
+        return {"object": "list", "data": data}
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.runtime.selector.warm_up()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def _warming(self, receive: Receive) -> Receive:
+        async def receive_then_warm() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.runtime.selector.warm_up()
+            return message
+
+        return receive_then_warm
+
+    def _closing(self, send: Send) -> Send:
+        async def send_then_close(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await self.aclose()
+            await send(message)
+
+        return send_then_close
+
+
+class _MappingFilters:
+    """Chains from a plain ``{id: Filter}`` mapping (tests, or filters built in code)."""
+
+    def __init__(self, filters: Mapping[str, Filter]) -> None:
+        self._filters = dict(filters)
+
+    def chain(self, ids: Sequence[str]) -> FilterChain:
+        try:
+            return FilterChain([self._filters[fid] for fid in ids])
+        except KeyError as exc:
+            raise ConfigError([ConfigIssue("filters=", f"no filter '{exc.args[0]}'")]) from None
+
+
+def _import_app(path: str) -> ASGIApp:
+    module_name, _, attribute = path.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    if not callable(target):
+        raise AttributeError(f"'{path}' is not an ASGI app")
+    app: ASGIApp = target
+    return app
+
+
+async def _method_not_allowed(send: Send, allow: str) -> None:
+    error = RequestError(
+        f"Method not allowed; use {allow}.", status_code=405, code="method_not_allowed"
+    )
+    await send_json(send, 405, error.to_dict(), {"allow": allow})
