@@ -1,11 +1,17 @@
-"""Serve every listener of a config in one process, each on its own port, with uvicorn."""
+"""Serve every listener of a config in one process, each on its own port, with uvicorn.
+
+Every listener also answers ``GET /healthz`` with 200 (as Plano's listeners do), which is
+what ``planoai up`` and container probes poll. Ctrl-C or SIGTERM stops all listeners
+gracefully; a second Ctrl-C stops them at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import signal
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import uvicorn
@@ -13,22 +19,24 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plano_asgi._asgi import route_path, send_json
 from plano_asgi.config import AgentListener, ModelListener, PlanoConfig
-from plano_asgi.errors import error_body
+from plano_asgi.errors import ConfigError, ConfigIssue, error_body
 
-__all__ = ["ListenerServer", "build_listener_app", "serve_config"]
+__all__ = ["ListenerServer", "build_listener_app", "plan_servers", "serve_config"]
 
 logger = logging.getLogger("plano_asgi.serving")
 
 
 @dataclass(frozen=True, slots=True)
 class ListenerServer:
-    """One listener bound to an address and port."""
+    """One listener bound to an address and port (``port`` 0: any free port)."""
 
     name: str
     kind: str
     host: str
     port: int
     app: ASGIApp
+    implicit: bool = False
+    """True for the model listener Plano adds when the config declares none."""
 
 
 def build_listener_app(config: PlanoConfig, listener: AgentListener | ModelListener) -> ASGIApp:
@@ -58,9 +66,6 @@ class _NotYetApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        if route_path(scope) == "/healthz":
-            await send_json(send, 200, {"status": "ok", "listener": self.name})
-            return
         await send_json(
             send,
             501,
@@ -72,30 +77,94 @@ class _NotYetApp:
         )
 
 
+class _Healthz:
+    """Answers ``GET /healthz`` for a listener; everything else goes to the listener's app."""
+
+    def __init__(self, app: ASGIApp, name: str) -> None:
+        self.app = app
+        self.name = name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("GET", "HEAD")
+            and route_path(scope) == "/healthz"
+        ):
+            await send_json(send, 200, {"status": "ok", "listener": self.name})
+            return
+        await self.app(scope, receive, send)
+
+
 def plan_servers(
-    config: PlanoConfig, *, host: str | None = None, port_offset: int = 0
+    config: PlanoConfig,
+    *,
+    host: str | None = None,
+    port_offset: int = 0,
+    implicit_model_listener: bool = True,
 ) -> list[ListenerServer]:
-    """One :class:`ListenerServer` per listener (agent listeners need a ``port``)."""
-    servers: list[ListenerServer] = []
-    for listener in config.listeners:
+    """One :class:`ListenerServer` per listener, each app answering ``/healthz``.
+
+    ``host`` overrides every listener's ``address``; ``port_offset`` is added to every
+    port (not to 0). Like Plano, a config with providers but no model listener also gets
+    one (``egress_traffic`` on 12000, see :attr:`PlanoConfig.implicit_model_listener`)
+    unless ``implicit_model_listener`` is False. Raises :class:`ConfigError` for an agent
+    listener without a port, or a port out of range after the offset.
+    """
+    listeners: list[AgentListener | ModelListener] = list(config.listeners)
+    implicit = config.implicit_model_listener if implicit_model_listener else None
+    if implicit is not None:
+        listeners.append(implicit)
+    issues: list[ConfigIssue] = []
+    for index, listener in enumerate(listeners):
         if listener.port is None:
-            raise ValueError(f"listener '{listener.name}' has no port; give it one to serve it")
+            issues.append(
+                ConfigIssue(
+                    f"listeners[{index}].port",
+                    f"listener '{listener.name}' needs a port to be served",
+                )
+            )
+        elif listener.port and not 0 < listener.port + port_offset < 65536:
+            issues.append(
+                ConfigIssue(
+                    f"listeners[{index}].port",
+                    f"port {listener.port} + offset {port_offset} is not a valid port",
+                )
+            )
+    if issues:
+        source = str(config.source) if config.source else None
+        raise ConfigError(issues, source=source)
+    servers: list[ListenerServer] = []
+    for listener in listeners:
+        port = listener.port or 0
         servers.append(
             ListenerServer(
                 name=listener.name,
                 kind=listener.type,
                 host=host or listener.address,
-                port=listener.port + port_offset if listener.port else 0,
-                app=build_listener_app(config, listener),
+                port=port + port_offset if port else 0,
+                app=_Healthz(build_listener_app(config, listener), listener.name),
+                implicit=listener is implicit,
             )
         )
     return servers
 
 
-async def serve_config(servers: Sequence[ListenerServer], *, log_level: str = "info") -> None:
-    """Run all ``servers`` until interrupted; if one fails to start, stop the others."""
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals alone: :func:`serve_config` owns them for all."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve_config(servers: Sequence[ListenerServer], *, log_level: str = "info") -> int:
+    """Run all ``servers`` until SIGINT/SIGTERM; return 0, or 1 if one failed to start.
+
+    If one listener stops (e.g. its port is taken), the others are stopped too, so the
+    process never runs half a config.
+    """
     instances = [
-        uvicorn.Server(
+        _Server(
             uvicorn.Config(
                 server.app,
                 host=server.host,
@@ -107,15 +176,45 @@ async def serve_config(servers: Sequence[ListenerServer], *, log_level: str = "i
         )
         for server in servers
     ]
-    # uvicorn installs signal handlers per server; only the first needs them.
-    tasks = [asyncio.create_task(instance.serve()) for instance in instances]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            task.result()
-    finally:
+    failed: list[str] = []
+
+    def stop() -> None:
         for instance in instances:
+            if instance.should_exit:
+                instance.force_exit = True  # a second signal: stop now
             instance.should_exit = True
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, SystemExit):
-                await task
+
+    async def run(server: ListenerServer, instance: _Server) -> None:
+        try:
+            await instance.serve()
+        except SystemExit:  # uvicorn exits this way when it cannot bind or start up
+            failed.append(server.name)
+        finally:
+            for other in instances:
+                other.should_exit = True
+
+    with _signals_stop(stop):
+        async with asyncio.TaskGroup() as group:
+            for server, instance in zip(servers, instances, strict=True):
+                group.create_task(run(server, instance))
+    if failed:
+        logger.error("listener(s) %s could not start; stopped all listeners", ", ".join(failed))
+        return 1
+    return 0
+
+
+@contextlib.contextmanager
+def _signals_stop(stop: Callable[[], None]) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
+            continue
+        installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

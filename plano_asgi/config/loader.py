@@ -1,74 +1,77 @@
-"""Loading ``plano_config.yaml``: YAML with line numbers, ``$VAR`` substitution, one error report.
+"""Loading ``plano_config.yaml``: YAML with line numbers, ``$VAR`` substitution, one report.
 
-The pipeline, each step collecting :class:`~plano_asgi.errors.ConfigIssue`s rather than
-stopping at the first:
+The pipeline collects problems instead of stopping at the first, so one run shows them all:
 
-1. parse YAML, remembering the line of every key (for error messages);
-2. substitute ``$VAR`` / ``${VAR}`` in every string (missing variables are issues that
-   name the variable and the key path using it);
-3. reject out-of-scope features (prompt listeners, ``prompt_targets``) with a clear message,
-   and normalise legacy forms (``llm_providers``);
-4. validate the models (pydantic), turning its errors into key paths;
-5. cross-check references (:mod:`plano_asgi.config.checks`).
+1. parse the YAML, remembering the line of every key (and flagging duplicate keys);
+2. substitute ``$VAR`` / ``${VAR}`` / ``${VAR:-default}`` in every string
+   (:mod:`~plano_asgi.config.substitution`);
+3. normalise legacy forms and reject out-of-scope features
+   (:mod:`~plano_asgi.config.normalise`);
+4. validate the models (pydantic), with errors turned into key paths
+   (:mod:`~plano_asgi.config.validation`);
+5. cross-check references and rules across blocks (:mod:`~plano_asgi.config.checks`);
+6. resolve what depends on several keys (inline routing preferences lifted to the
+   top-level list, dependent defaults filled in).
+
+Any problem raises one :class:`~plano_asgi.errors.ConfigError` listing every issue with its
+key path, line and what would be valid. Nothing here raises anything else for bad input.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
+from plano_asgi.config.issues import IssueCollector, KeyPath, format_path
 from plano_asgi.config.root import PlanoConfig
+from plano_asgi.config.substitution import substitute_env
 from plano_asgi.errors import ConfigError, ConfigIssue
 
 __all__ = ["format_path", "load_config", "load_config_data", "substitute_env"]
 
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
-
-PathKey = tuple[str | int, ...]
-
-
-def format_path(path: Iterable[str | int]) -> str:
-    """``("listeners", 0, "agents", 1, "id")`` -> ``listeners[0].agents[1].id``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
+_EMPTY = "the config is empty; it needs at least 'version' and 'listeners'"
 
 
 def load_config(
     path: str | Path, *, env: Mapping[str, str] | None = None, allow_missing_env: bool = False
 ) -> PlanoConfig:
-    """Load, validate and cross-check a config file; raise ``ConfigError`` with every problem."""
+    """Load, validate and cross-check a config file.
+
+    ``env`` replaces ``os.environ`` for ``$VAR`` substitution. With ``allow_missing_env``,
+    unset variables keep their ``$VAR`` text instead of failing (to check a file on a
+    machine without the keys). Raises :class:`ConfigError` listing every problem.
+    """
     source = Path(path)
     try:
         text = source.read_text(encoding="utf-8")
     except OSError as exc:
+        reason = exc.strerror or str(exc)
         raise ConfigError(
-            [ConfigIssue("", f"cannot read the file: {exc.strerror or exc}")], source=str(source)
+            [ConfigIssue("", f"cannot read the file: {reason}")], source=str(source)
         ) from None
-    lines: dict[PathKey, int] = {}
+    except UnicodeDecodeError:
+        raise ConfigError(
+            [ConfigIssue("", "cannot read the file: it is not UTF-8 text")], source=str(source)
+        ) from None
+    lines: dict[KeyPath, int] = {}
+    duplicates: list[tuple[KeyPath, int]] = []
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None:
-            _collect_lines(node, (), lines)
-        data = yaml.safe_load(text)
+        data = _parse(text, lines, duplicates)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            [ConfigIssue("", f"not valid YAML: {problem}", line)], source=str(source)
-        ) from None
-    config = _load(data, env=env, allow_missing_env=allow_missing_env, lines=lines, source=source)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        message = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
+        raise ConfigError([ConfigIssue("", message, line)], source=str(source)) from None
+    issues = IssueCollector(lines)
+    for key_path, line in duplicates:
+        issues.error(key_path, f"duplicate key (also on line {line}); YAML keeps only the last one")
+    config = _load(data, env=env, allow_missing_env=allow_missing_env, issues=issues, source=source)
     config._source = source.resolve()
     return config
 
@@ -76,8 +79,10 @@ def load_config(
 def load_config_data(
     data: Any, *, env: Mapping[str, str] | None = None, allow_missing_env: bool = False
 ) -> PlanoConfig:
-    """Validate a config already parsed into Python data."""
-    return _load(data, env=env, allow_missing_env=allow_missing_env, lines={}, source=None)
+    """Validate a config already parsed into Python data (dicts and lists, as from YAML)."""
+    return _load(
+        data, env=env, allow_missing_env=allow_missing_env, issues=IssueCollector(), source=None
+    )
 
 
 def _load(
@@ -85,153 +90,103 @@ def _load(
     *,
     env: Mapping[str, str] | None,
     allow_missing_env: bool,
-    lines: dict[PathKey, int],
+    issues: IssueCollector,
     source: Path | None,
 ) -> PlanoConfig:
-    from plano_asgi.config.checks import cross_check, prepare
+    from plano_asgi.config.checks import cross_check
+    from plano_asgi.config.normalise import finish, prepare
+    from plano_asgi.config.validation import validate_data
 
     src = str(source) if source is not None else None
-    issues: list[_RawIssue] = []
+    if data is None:
+        raise ConfigError([ConfigIssue("", _EMPTY)], source=src)
     if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
         raise ConfigError(
-            [ConfigIssue("", "the config must be a YAML mapping (key: value)")], source=src
+            [
+                ConfigIssue(
+                    "",
+                    f"the config must be a mapping of keys (version, listeners, ...), not {kind}",
+                    1 if source else None,
+                )
+            ],
+            source=src,
         )
+    cycle = _find_cycle(data, ())
+    if cycle is not None:
+        issues.error(cycle, "this value contains itself (a YAML alias loop)")
+        raise ConfigError(issues.errors(), source=src)
     environ = os.environ if env is None else env
-    data = substitute_env(data, environ, (), issues, allow_missing=allow_missing_env)
+    data = substitute_env(data, environ, issues, allow_missing=allow_missing_env)
     data = prepare(data, issues)
-    config: PlanoConfig | None = None
-    if not issues or all(issue.soft for issue in issues):
-        try:
-            config = PlanoConfig.model_validate(data)
-        except ValidationError as exc:
-            issues.extend(_from_validation(exc, data))
+    config = validate_data(data, issues)
     if config is not None:
         cross_check(config, issues)
-    if issues:
-        raise ConfigError([issue.locate(lines) for issue in issues], source=src)
-    assert config is not None
+        config = finish(config, issues)
+    if issues.has_errors or config is None:
+        raise ConfigError(issues.errors(), source=src)
+    config._warnings = issues.warnings()
     return config
 
 
-class _RawIssue:
-    """An issue before its line number is looked up. ``soft`` issues don't stop validation."""
-
-    __slots__ = ("message", "path", "soft")
-
-    def __init__(self, path: PathKey, message: str, *, soft: bool = False) -> None:
-        self.path = path
-        self.message = message
-        self.soft = soft
-
-    def locate(self, lines: Mapping[PathKey, int]) -> ConfigIssue:
-        path = self.path
-        while path and path not in lines:
-            path = path[:-1]
-        return ConfigIssue(format_path(self.path), self.message, lines.get(path))
+def _find_cycle(node: Any, path: KeyPath, parents: frozenset[int] = frozenset()) -> KeyPath | None:
+    """The key path of a value that contains itself (possible with YAML aliases), if any."""
+    if not isinstance(node, dict | list):
+        return None
+    if id(node) in parents:
+        return path
+    parents = parents | {id(node)}
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        found = _find_cycle(value, (*path, key), parents)
+        if found is not None:
+            return found
+    return None
 
 
-def substitute_env(
-    value: Any,
-    env: Mapping[str, str],
-    path: PathKey,
-    issues: list[_RawIssue],
-    *,
-    allow_missing: bool = False,
-) -> Any:
-    """Replace ``$VAR``/``${VAR}`` in every string of ``value``; missing ones become issues."""
-    if isinstance(value, str):
-        if "$" not in value:
-            return value
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1) or match.group(2)
-            if name in env:
-                return env[name]
-            if not allow_missing:
-                issues.append(
-                    _RawIssue(
-                        path,
-                        f"environment variable '{name}' is not set "
-                        f"(set it, or validate with --allow-missing-env)",
-                        soft=True,
-                    )
-                )
-            return match.group(0)
-
-        return _VAR.sub(replace, value)
-    if isinstance(value, dict):
-        return {
-            key: substitute_env(item, env, (*path, str(key)), issues, allow_missing=allow_missing)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [
-            substitute_env(item, env, (*path, index), issues, allow_missing=allow_missing)
-            for index, item in enumerate(value)
-        ]
-    return value
+def _parse(text: str, lines: dict[KeyPath, int], duplicates: list[tuple[KeyPath, int]]) -> Any:
+    """Parse one YAML document, recording the line of every key and item."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _collect_lines(node, (), lines, duplicates)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
-def _collect_lines(node: yaml.Node, path: PathKey, out: dict[PathKey, int]) -> None:
+def _collect_lines(
+    node: yaml.Node,
+    path: KeyPath,
+    out: dict[KeyPath, int],
+    duplicates: list[tuple[KeyPath, int]],
+    parents: frozenset[int] = frozenset(),
+) -> None:
     out.setdefault(path, node.start_mark.line + 1)
+    if id(node) in parents:
+        return  # an alias loop; reported once the data is built
+    parents = parents | {id(node)}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = str(key_node.value)
-            out[(*path, key)] = key_node.start_mark.line + 1
-            _collect_lines(value_node, (*path, key), out)
+            key = _node_key(key_node)
+            line = key_node.start_mark.line + 1
+            if (*path, key) in out:
+                duplicates.append(((*path, key), out[(*path, key)]))
+            out[(*path, key)] = line
+            _collect_lines(value_node, (*path, key), out, duplicates, parents)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             out[(*path, index)] = item.start_mark.line + 1
-            _collect_lines(item, (*path, index), out)
+            _collect_lines(item, (*path, index), out, duplicates, parents)
 
 
-def _from_validation(exc: ValidationError, data: Any) -> list[_RawIssue]:
-    out: list[_RawIssue] = []
-    for error in exc.errors():
-        loc = _clean_loc(error["loc"], data)
-        out.append(_RawIssue(loc, _describe(error)))
-    return out
-
-
-def _clean_loc(loc: tuple[int | str, ...], data: Any) -> PathKey:
-    """Drop pydantic's union-member tags (``agent``, ``function-after[...]``) from a location."""
-    out: list[str | int] = []
-    node = data
-    for part in loc:
-        if isinstance(part, int):
-            out.append(part)
-            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
-            continue
-        if isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and "[" not in part:
-            # A key the input lacks (missing field) or a discriminator tag.
-            if error_key_is_tag(node, part):
-                continue
-            out.append(part)
-            node = None
-        elif node is None:
-            out.append(part)
-    return tuple(out)
-
-
-def error_key_is_tag(node: dict[str, Any], part: str) -> bool:
-    return node.get("type") == part
-
-
-def _describe(error: Any) -> str:
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}"
-    if kind == "union_tag_invalid":
-        return f"unknown type {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
-    if kind == "union_tag_not_found":
-        return "required key 'type' is missing (expected 'agent' or 'model')"
-    message = str(error.get("msg", "invalid value"))
-    return message.removeprefix("Value error, ")
+def _node_key(node: yaml.Node) -> str | int:
+    value = node.value
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int":
+        try:
+            return int(value)
+        except ValueError:
+            return str(value)
+    return str(value)

@@ -10,17 +10,24 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from plano_asgi.config.models import (
     AgentDef,
     AgentListener,
+    CostMetricsSource,
+    Endpoint,
     FilterDef,
+    LatencyMetricsSource,
     Listener,
+    MetricsSource,
     ModelAlias,
     ModelListener,
     ModelProvider,
     Overrides,
+    PromptCaching,
     RateLimit,
+    Routing,
     RoutingPreference,
     StateStorage,
     Tracing,
 )
+from plano_asgi.errors import ConfigIssue
 
 __all__ = ["SUPPORTED_VERSIONS", "PlanoConfig"]
 
@@ -38,23 +45,31 @@ class PlanoConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     version: Literal["v0.1", "v0.1.0", "0.1-beta", "0.2.0", "v0.3.0", "v0.4.0"]
+    """As written in the file (Plano's CLI rewrites old versions to v0.4.0; we keep yours)."""
     agents: tuple[AgentDef, ...] = ()
     filters: tuple[FilterDef, ...] = ()
     listeners: tuple[Listener, ...] = ()
-    endpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Agent listeners and at most one model listener. The legacy object form
+    (``egress_traffic``) arrives here converted into a model listener."""
+    endpoints: dict[str, Endpoint] = Field(default_factory=dict)
     model_providers: tuple[ModelProvider, ...] = ()
+    """Also filled from the deprecated ``llm_providers``."""
     model_aliases: dict[str, ModelAlias] = Field(default_factory=dict)
     overrides: Overrides = Field(default_factory=Overrides)
-    routing: dict[str, Any] | None = None
+    routing: Routing = Field(default_factory=Routing)
     routing_preferences: tuple[RoutingPreference, ...] = ()
-    model_metrics_sources: tuple[dict[str, Any], ...] = ()
-    prompt_caching: dict[str, Any] | None = None
+    """The effective list: your top-level entries, then the inline ``routing_preferences`` of
+    providers lifted here as Plano's CLI does (same name merges models; yours win)."""
+    model_metrics_sources: tuple[MetricsSource, ...] = ()
+    prompt_caching: PromptCaching = Field(default_factory=PromptCaching)
     ratelimits: tuple[RateLimit, ...] = ()
     tracing: Tracing | None = None
     state_storage: StateStorage | None = None
     mode: Literal["llm", "prompt"] | None = None
+    """Legacy; accepted and ignored."""
 
     _source: Path | None = PrivateAttr(default=None)
+    _warnings: tuple[ConfigIssue, ...] = PrivateAttr(default=())
 
     # -- construction -------------------------------------------------------------
 
@@ -85,18 +100,41 @@ class PlanoConfig(BaseModel):
         """The file this config was loaded from, if any."""
         return self._source
 
+    @property
+    def warnings(self) -> tuple[ConfigIssue, ...]:
+        """Things that load but deserve a look (deprecated keys, ignored settings)."""
+        return self._warnings
+
     # -- lookups --------------------------------------------------------------------
 
     @property
     def agent_listeners(self) -> tuple[AgentListener, ...]:
+        """The ``type: agent`` listeners, in file order."""
         return tuple(lst for lst in self.listeners if isinstance(lst, AgentListener))
 
     @property
     def model_listener(self) -> ModelListener | None:
+        """The ``type: model`` listener (there is at most one), if any."""
         for lst in self.listeners:
             if isinstance(lst, ModelListener):
                 return lst
         return None
+
+    @property
+    def implicit_model_listener(self) -> ModelListener | None:
+        """The model listener Plano would add: ``egress_traffic`` on 12000, or None.
+
+        Plano always runs a model listener; when a config declares providers but no
+        ``type: model`` listener, it serves them on port 12000 anyway (that is where
+        Plano's demo agents send their LLM calls). ``plano-asgi serve`` does the same; this
+        is None when a model listener is declared, there are no providers, or a declared
+        listener already uses port 12000 or the name ``egress_traffic``.
+        """
+        if self.model_listener is not None or not self.model_providers:
+            return None
+        if any(lst.port == 12000 or lst.name == "egress_traffic" for lst in self.listeners):
+            return None
+        return ModelListener(type="model", name="egress_traffic", port=12000)
 
     def listener(self, name: str) -> AgentListener | ModelListener:
         """The listener called ``name`` (``KeyError`` naming the known ones otherwise)."""
@@ -120,6 +158,7 @@ class PlanoConfig(BaseModel):
         return found
 
     def agent(self, agent_id: str) -> AgentDef:
+        """The entry of ``agents`` with this id (``KeyError`` otherwise)."""
         for agent in self.agents:
             if agent.id == agent_id:
                 return agent
@@ -138,6 +177,7 @@ class PlanoConfig(BaseModel):
 
     @property
     def default_provider(self) -> ModelProvider | None:
+        """The provider marked ``default: true`` (at most one), if any."""
         for provider in self.model_providers:
             if provider.default:
                 return provider
@@ -145,5 +185,25 @@ class PlanoConfig(BaseModel):
 
     @property
     def orchestrator_model(self) -> str | None:
-        """The router model named by the overrides (``llm_routing_model`` wins, as in Plano)."""
+        """The router model agent listeners use.
+
+        ``agent_orchestration_model``, else ``llm_routing_model``. (Plano lets
+        ``llm_routing_model`` override the agent router too; we keep the two apart.)
+        """
         return self.overrides.agent_orchestration_model or self.overrides.llm_routing_model
+
+    @property
+    def cost_source(self) -> CostMetricsSource | None:
+        """The ``type: cost`` entry of ``model_metrics_sources``, if any."""
+        for source in self.model_metrics_sources:
+            if isinstance(source, CostMetricsSource):
+                return source
+        return None
+
+    @property
+    def latency_source(self) -> LatencyMetricsSource | None:
+        """The ``type: latency`` entry of ``model_metrics_sources``, if any."""
+        for source in self.model_metrics_sources:
+            if isinstance(source, LatencyMetricsSource):
+                return source
+        return None
