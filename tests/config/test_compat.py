@@ -1,6 +1,6 @@
 """Every real Plano config we have either loads, or fails only on out-of-scope features.
 
-The files are Plano's own demo configs (``/work/shared/compat/plano-configs``, or the
+The files are Plano's own demo configs (copied into ``plano_configs/`` here, or the
 directory named by ``PLANO_COMPAT_CONFIGS``). Each one has an exact expected outcome below,
 and a new file without one fails the suite until someone writes it down.
 """
@@ -16,7 +16,9 @@ import pytest
 from plano_asgi.config import AgentListener, ModelListener, PlanoConfig, load_config
 from plano_asgi.errors import ConfigError
 
-COMPAT_DIR = Path(os.environ.get("PLANO_COMPAT_CONFIGS", "/work/shared/compat/plano-configs"))
+COMPAT_DIR = Path(
+    os.environ.get("PLANO_COMPAT_CONFIGS", Path(__file__).resolve().parent / "plano_configs")
+)
 
 PROMPT_LISTENER = "prompt listeners are not supported"
 PROMPT_TARGETS = "prompt targets are not supported"

@@ -21,7 +21,7 @@ from tests.support.servers import serve
 
 pytestmark = pytest.mark.anyio
 
-CONFIGS = Path("/work/shared/compat/plano-configs")
+CONFIGS = Path(__file__).resolve().parents[1] / "config" / "plano_configs"
 SDK_FILTERS = {
     "input_guards": input_guards,
     "query_rewriter": query_rewriter,
