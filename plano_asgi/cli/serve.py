@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
+from pathlib import Path
 
 from plano_asgi.cli.validate import add_config_argument, config_path, load_settings
 from plano_asgi.config import load_config
@@ -45,11 +47,32 @@ def register(parser: argparse.ArgumentParser) -> None:
         choices=["debug", "info", "warning", "error"],
         help="uvicorn's log level (default: $PLANO_LOG_LEVEL, else info)",
     )
+    chat = parser.add_argument_group(
+        "chat",
+        "--chat serves the listeners in the background and chats with the first agent "
+        "listener in the foreground (messages from the terminal, or one per line from a "
+        "pipe). Ctrl-D, Ctrl-C or 'exit' stops the chat and every listener.",
+    )
+    chat.add_argument(
+        "--chat", action="store_true", help="chat with the first agent listener in the terminal"
+    )
+    chat.add_argument(
+        "--chat-intro",
+        default=None,
+        metavar="TEXT",
+        help="text to print once the listeners are ready (e.g. what to ask)",
+    )
+    chat.add_argument(
+        "--log-file",
+        default=None,
+        metavar="PATH",
+        help="where server logs go during the chat (default: .plano/serve.log)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the config, then serve until Ctrl-C/SIGTERM. Exit 2 on a bad config."""
-    from plano_asgi.serving import plan_servers, serve_config
+    from plano_asgi.serving import observability, plan_servers, serve_config
 
     settings = load_settings()
     if settings is None:
@@ -57,9 +80,13 @@ def run(args: argparse.Namespace) -> int:
     path = config_path(args, settings)
     if path is None:
         return 2
+    started = time.monotonic()
+    if args.chat:  # loading takes a few seconds: say something at once
+        print(f"plano-asgi: loading {path}...", file=sys.stderr, flush=True)
     try:
         config = load_config(path, allow_missing_env=args.allow_missing_env)
-        host = args.host or settings.host
+        # A chat is local: unless told otherwise, do not expose the listeners to the network.
+        host = args.host or settings.host or ("127.0.0.1" if args.chat else None)
         servers = plan_servers(
             config,
             host=host,
@@ -69,16 +96,41 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc.message, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while the apps (and their imports) load
+        return 130
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not servers:
         print(f"{path}: no listeners to serve", file=sys.stderr)
         return 2
+    if args.chat:
+        from plano_asgi.cli.serve_chat import DEFAULT_LOG_FILE, logs_to, serve_and_chat
+
+        level = args.log_level or settings.log_level
+        log_file = Path(args.log_file) if args.log_file else DEFAULT_LOG_FILE
+        # Every log line goes to the file, exporter shutdown included: the chat owns the terminal.
+        with (
+            logs_to(log_file, level),
+            observability(
+                config, endpoint=settings.otlp_endpoint, log_level=level, configure_logs=False
+            ),
+        ):
+            return serve_and_chat(
+                config,
+                servers,
+                log_level=level,
+                log_file=log_file,
+                intro=args.chat_intro,
+                started=started,
+            )
     for server in servers:
         note = " (not declared; added as Plano does)" if server.implicit else ""
         print(f"{server.kind} listener '{server.name}' on http://{server.host}:{server.port}{note}")
     sys.stdout.flush()
-    try:
-        return asyncio.run(serve_config(servers, log_level=args.log_level or settings.log_level))
-    except KeyboardInterrupt:  # only if Ctrl-C lands before the handlers are installed
-        return 130
+    level = args.log_level or settings.log_level
+    # Tracing SDK + exporter from the config, a handler for the access lines; flushed on exit.
+    with observability(config, endpoint=settings.otlp_endpoint, log_level=level):
+        try:
+            return asyncio.run(serve_config(servers, log_level=level))
+        except KeyboardInterrupt:  # only if Ctrl-C lands before the handlers are installed
+            return 130
