@@ -7,7 +7,8 @@ and matched against a provider's model id; a provider's name or full model strin
 matches. It is called at ``<base_url>/v1/chat/completions`` (a path in ``base_url`` replaces
 ``/v1``) with the provider's ``access_key`` as a bearer token, with one user message holding
 the routing prompt and temperature 0.01, under its own timeout
-(``overrides.orchestrator_timeout``). Client headers are never sent to it.
+(``overrides.orchestrator_timeout``). Client headers are never sent to it; the trace context
+of the *current* span (the listener's routing span) is, so the call joins the request's trace.
 
 Unlike Plano, nothing here is fatal for the client's request: every failure is a
 :class:`~plano_asgi.errors.RoutingError` and the listener falls back.
@@ -30,6 +31,7 @@ from plano_asgi.config import ModelProvider, PlanoConfig
 from plano_asgi.errors import ConfigError, ConfigIssue, RoutingError
 from plano_asgi.routing.base import AgentCandidate, RouteDecision
 from plano_asgi.routing.prompt import DEFAULT_TEMPLATE, RoutingPrompt, parse_routes
+from plano_asgi.tracing import inject_headers
 
 __all__ = ["OrchestratorEndpoint", "OrchestratorRouter", "resolve_orchestrator"]
 
@@ -182,6 +184,7 @@ class OrchestratorRouter:
         headers = {"content-type": "application/json", **endpoint.headers}
         if endpoint.api_key:
             headers["authorization"] = f"Bearer {endpoint.api_key}"
+        inject_headers(headers)  # the Router protocol has no context: the current span's
         timeout = httpx.Timeout(endpoint.timeout)
         try:
             with anyio.fail_after(endpoint.timeout):

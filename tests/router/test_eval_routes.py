@@ -1,0 +1,214 @@
+"""``plano-asgi eval-routes``: the metrics, the JSON shape, and clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from plano_asgi.chat import ChatMessage
+from plano_asgi.cli import main
+from plano_asgi.cli.eval_routes import ProgressBar
+from plano_asgi.routing.base import AgentCandidate, RouteDecision
+from plano_asgi.routing.eval import EvalCase, EvalOutcome, summarize
+from tests.support.servers import serve
+
+AGENTS = [
+    {"id": "weather", "description": "Weather forecasts, rain and temperature for any city."},
+    {"id": "flights", "description": "Searches flights and reports flight status."},
+    {"id": "hotels", "description": "Finds hotels and books rooms."},
+]
+
+
+def case(
+    n: int, turns: list[str], expected: list[str], handoff: bool, source: str
+) -> dict[str, Any]:
+    roles = ("user", "assistant")
+    return {
+        "id": f"c{n}",
+        "source": source,
+        "agents": AGENTS,
+        "messages": [{"role": roles[i % 2], "content": t} for i, t in enumerate(turns)],
+        "expected": expected,
+        "handoff": handoff,
+    }
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    rows = [
+        case(1, ["will it rain in Oslo tomorrow?"], ["weather"], False, "a"),
+        case(2, ["any flights from Oslo to Rome on Friday?"], ["flights"], False, "a"),
+        case(3, ["find flights to Rome", "SK 123 at 9am.", "great, and a hotel near the Colosseum"],
+             ["hotels"], True, "b"),
+        case(4, ["find me a hotel in Rome", "Hotel Roma has rooms.", "yes please"],
+             ["hotels"], False, "b"),
+        case(5, ["who won the football world cup in 1998"], [], False, "b"),
+        case(6, ["what's the temperature in Paris"], ["weather"], False, "a"),
+    ]  # fmt: skip
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_json_report_keys_and_ranges(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval-routes", str(data), "--json", "--limit", "5"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["cases"] == 5
+    for key in ("exact_match", "top1", "handoff", "no_handoff", "oos_recall"):
+        assert 0.0 <= report[key] <= 1.0, key
+    assert set(report["by_source"]) == {"a", "b"}
+    assert all(0.0 <= v <= 1.0 for v in report["by_source"].values())
+    assert 0.0 < report["latency_ms"]["p50"] <= report["latency_ms"]["p99"]
+    assert "escalated" not in report
+    assert report["exact_match"] == 1.0  # these five are easy
+
+
+def test_table_output(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval-routes", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "exact match" in out
+    assert "out-of-scope recall" in out
+    assert "p99" in out
+    assert "router               local_v1" in out or "local_v1" in out.splitlines()[0]
+
+
+def test_llm_routers_need_a_config(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval-routes", str(data), "--router", "hybrid_v1"]) == 2
+    assert "needs --config" in capsys.readouterr().err
+
+
+def test_a_config_without_orchestrator_model_is_refused(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "plano_config.yaml"
+    config.write_text(
+        "version: v0.3.0\n"
+        "agents:\n  - id: weather\n    url: http://127.0.0.1:9\n"
+        "listeners:\n  - type: agent\n    name: a\n    port: 8001\n"
+        "    agents:\n      - id: weather\n        description: weather\n",
+        encoding="utf-8",
+    )
+    code = main(
+        ["eval-routes", str(data), "--router", "plano_orchestrator_v1", "--config", str(config)]
+    )
+    assert code == 2
+    assert "agent_orchestration_model" in capsys.readouterr().err
+
+
+def test_bad_data_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"agents": []}\n', encoding="utf-8")
+    assert main(["eval-routes", str(bad)]) == 2
+    assert "bad.jsonl:1" in capsys.readouterr().err
+
+
+def test_summarize_counts_sets_handoffs_and_escalations() -> None:
+    agents = (AgentCandidate("a", ""), AgentCandidate("b", ""))
+    msgs = (ChatMessage(role="user", content="x"),)
+
+    def outcome(
+        expected: tuple[str, ...],
+        got: tuple[str, ...],
+        handoff: bool,
+        ms: float,
+        escalated: bool = False,
+    ) -> EvalOutcome:
+        c = EvalCase("id", "s", agents, msgs, expected, handoff)
+        return EvalOutcome(c, RouteDecision(got, "hybrid_v1", escalated=escalated), ms)
+
+    report = summarize(
+        [
+            outcome(("a", "b"), ("b", "a"), False, 1.0),  # sets: order does not matter
+            outcome(("a",), ("b",), True, 2.0, escalated=True),
+            outcome((), (), False, 3.0),
+            outcome((), ("a",), False, 4.0),
+        ],
+        escalations=True,
+    )  # fmt: skip
+    assert report.exact_match == 0.5
+    assert report.handoff == 0.0
+    assert report.no_handoff == 1.0
+    assert report.oos_recall == 0.5
+    assert report.top1 == 0.5
+    assert report.escalated == 1
+    assert report.latency_ms == {"p50": 2.5, "p99": pytest.approx(3.97)}
+
+
+def test_progress_bar_draws_only_on_a_terminal() -> None:
+    class Tty:
+        def __init__(self, tty: bool) -> None:
+            self.tty, self.text = tty, ""
+
+        def isatty(self) -> bool:
+            return self.tty
+
+        def write(self, s: str) -> int:
+            self.text += s
+            return len(s)
+
+        def flush(self) -> None:
+            pass
+
+    tty, pipe = Tty(True), Tty(False)
+    for stream in (tty, pipe):
+        bar = ProgressBar(4, stream=stream, width=4)  # type: ignore[arg-type]
+        for done in range(1, 5):
+            bar(done)
+    assert tty.text.endswith("[####] 4/4\n")
+    assert pipe.text == ""
+
+
+def orchestrator_app(calls: list[dict[str, Any]]) -> Starlette:
+    """A fake Plano-Orchestrator: always answers the hotels route."""
+
+    async def completions(request: Request) -> JSONResponse:
+        calls.append(await request.json())
+        content = json.dumps({"route": ["hotels"]})
+        return JSONResponse(
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "router-model",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                             "finish_reason": "stop"}],
+            }
+        )  # fmt: skip
+
+    return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
+
+
+@pytest.mark.anyio
+async def test_hybrid_counts_escalations_against_a_loopback_orchestrator(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[dict[str, Any]] = []
+    with anyio.fail_after(60):
+        async with serve(orchestrator_app(calls)) as srv:
+            config = tmp_path / "plano_config.yaml"
+            config.write_text(
+                "version: v0.3.0\n"
+                "agents:\n  - id: weather\n    url: http://127.0.0.1:9\n"
+                "listeners:\n  - type: agent\n    name: a\n    port: 8001\n"
+                "    agents:\n      - id: weather\n        description: weather\n"
+                "model_providers:\n  - model: openai/router-model\n"
+                f"    base_url: {srv.url}/v1\n    access_key: sk-test\n"
+                "overrides:\n  agent_orchestration_model: openai/router-model\n",
+                encoding="utf-8",
+            )
+            args = ["eval-routes", str(data), "--router", "hybrid_v1", "--config", str(config)]
+            # Every turn escalates at threshold 1.01; the fake always answers "hotels".
+            code = await anyio.to_thread.run_sync(main, [*args, "--threshold", "1.01", "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["escalated"] == report["cases"] == len(calls) == 6
+    assert report["exact_match"] == pytest.approx(2 / 6)  # the two hotel cases
