@@ -45,7 +45,8 @@ _STOP_WORDS = frozenset(
     july august september october november december celsius fahrenheit nonstop direct next
     day days week weekend morning afternoon evening night ok okay yes no let let's lets
     current currently right have has had be been book need want going go travel trip check
-    see look looking us they them he she his her their so just like about more some""".split()
+    see look looking us they them he she his her their so just like about more some
+    open-meteo flightaware aeroapi openai set""".split()
 )
 _CONNECTORS = frozenset("de del da do la le el los las of upon on am".split())
 _CLAUSE_SPLIT = re.compile(
@@ -169,6 +170,7 @@ def _capitalised(text: str, add: _Add, free: _Free) -> None:
         follower = words[index + 1][0].lower() if index + 1 < len(words) else ""
         if (
             not word[0][0].isupper()
+            or "_" in word[0]  # identifiers such as AEROAPI_KEY are never places
             or word[0].lower().strip(".") in _STOP_WORDS
             or (initial and follower not in WEATHER_WORDS | FLIGHT_WORDS)
         ):

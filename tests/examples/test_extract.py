@@ -34,6 +34,12 @@ def said(text: str, name: str | None = None) -> Turn:
         pytest.param("I want to go to St. Louis", ["St. Louis"], id="abbreviation"),
         pytest.param("weather in Rio de Janeiro", ["Rio de Janeiro"], id="connector"),
         pytest.param("Paris, France this week", ["Paris"], id="qualifier-not-a-place"),
+        pytest.param(
+            "I can't reach Open-Meteo right now, so I can't tell you the weather in Paris.",
+            ["Paris"],
+            id="service-name-in-own-apology",
+        ),
+        pytest.param("Set AEROAPI_KEY to look up FlightAware flights", [], id="identifiers"),
     ],
 )
 def test_find_mentions(text, places):
