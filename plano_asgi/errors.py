@@ -231,19 +231,34 @@ class UpstreamError(PlanoError):
         hop: str,
         target: str,
         upstream_status: int | None = None,
+        status_code: int | None = None,
+        extra: dict[str, Any] | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.hop = hop
         self.target = target
         self.upstream_status = upstream_status
+        if status_code is not None:
+            # Passing a hop's own 4xx through (e.g. a provider's context-length error).
+            self.status_code = status_code
+        self.extra = dict(extra or {})
+        """Fields merged into the error object (a provider's own ``type``/``code``)."""
+        self.retry_after = retry_after
 
     def to_dict(self) -> dict[str, Any]:
         body = error_body(self.message, type=self.error_type, code=self.code)
+        body["error"].update(self.extra)
         body["error"]["hop"] = self.hop
         body["error"]["target"] = self.target
         if self.upstream_status is not None:
             body["error"]["upstream_status"] = self.upstream_status
         return body
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"retry-after": str(max(0, round(self.retry_after + 0.4999)))}
 
 
 class UpstreamTimeoutError(UpstreamError):

@@ -1,0 +1,205 @@
+"""The model gateway as a pure ASGI app: one OpenAI-compatible endpoint for every provider.
+
+Endpoints, relative to where the gateway is mounted:
+
+* ``POST /v1/chat/completions``: OpenAI Chat Completions, streaming or not;
+* ``POST /v1/messages``: Anthropic Messages, streaming or not;
+* ``GET /v1/models``: the models a client may ask for, sorted;
+* ``GET /healthz``: 200 while the process is up.
+
+Anything else goes to the wrapped ``app`` untouched, or gets a 404 without one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import urllib.request
+from types import TracebackType
+from typing import Any
+
+import httpx
+from opentelemetry.trace import Tracer
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from plano_asgi._asgi import route_path, send_json
+from plano_asgi.config import HopTimeouts, PlanoConfig
+from plano_asgi.errors import ConfigError, ConfigIssue, error_body
+from plano_asgi.filters.chain import FilterChain
+from plano_asgi.gateway.exchange import Exchange, GatewayDeps
+from plano_asgi.gateway.http1 import Http1Pool
+from plano_asgi.gateway.pool import ShardedTransport
+from plano_asgi.gateway.providers import endpoint_for
+from plano_asgi.gateway.ratelimit import RateLimiter, TokenLimiter
+from plano_asgi.gateway.resolution import ModelResolver
+from plano_asgi.gateway.retry import RetryPolicy
+
+__all__ = ["ModelGateway"]
+
+logger = logging.getLogger("plano_asgi.gateway")
+
+_ROUTES = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
+
+
+class ModelGateway:
+    """Serve the ``type: model`` listener of a config: resolution, failover, translation.
+
+    Use it on its own (``uvicorn.run(ModelGateway(config=config))``), mounted under a prefix,
+    or wrapped around your app (``ModelGateway(app, config=config)``). Provider calls use
+    its own keep-alive HTTP/1.1 pool (:mod:`plano_asgi.gateway.http1`); pass ``client`` to
+    send them through your ``httpx.AsyncClient`` instead (you close it); with proxy
+    variables in the environment the gateway's own httpx client is used. Close the gateway
+    with :meth:`aclose` or ``async with``. Served alone, it handles the ASGI lifespan itself.
+
+    ``input_filters`` run on every request body before the provider call; ``output_filters``
+    on every response event (or the whole body when not streaming). Without them, the
+    listener's ``input_filters``/``output_filters`` ids are built from the config.
+    ``retry`` and ``limiter`` replace the retry policy and the rate-limit store; ``tracer``
+    the OpenTelemetry tracer (default: the library tracer from the global provider).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp | PlanoConfig | None = None,
+        /,
+        *,
+        config: PlanoConfig | None = None,
+        client: httpx.AsyncClient | None = None,
+        input_filters: FilterChain | None = None,
+        output_filters: FilterChain | None = None,
+        retry: RetryPolicy | None = None,
+        limiter: TokenLimiter | None = None,
+        tracer: Tracer | None = None,
+    ) -> None:
+        # ``ModelGateway(config)`` is accepted for serving.build_listener_app.
+        if isinstance(app, PlanoConfig):
+            config, app = (config or app), None
+        if config is None:
+            raise TypeError("ModelGateway needs config=PlanoConfig")
+        self.app = app
+        self.config = config
+        listener = config.model_listener
+        self._owns_client = client is None
+        self._pool: Http1Pool | None = None
+        if client is None:
+            # Provider calls go through the lean HTTP/1.1 pool; the client serves HTTP
+            # filters, and provider calls too when proxies are set in the environment.
+            client = httpx.AsyncClient(transport=ShardedTransport(), follow_redirects=False)
+            if not set(urllib.request.getproxies()) - {"no"}:
+                self._pool = Http1Pool()
+        self._client = client
+        self._registry: Any = None
+        if listener is not None and input_filters is None and listener.input_filters:
+            input_filters = self._filters_from_config(listener.input_filters)
+        if listener is not None and output_filters is None and listener.output_filters:
+            output_filters = self._filters_from_config(listener.output_filters)
+        default_timeouts = (listener.timeouts if listener else None) or HopTimeouts(
+            connect=config.overrides.upstream_connect_timeout
+        )
+        endpoints = {}
+        timeouts = {}
+        for provider in config.model_providers:
+            name = provider.display_name
+            endpoints[name] = endpoint_for(provider)
+            timeouts[name] = provider.timeouts or default_timeouts
+            if endpoints[name] is None:
+                logger.warning("provider %s has no known endpoint; set its base_url", name)
+        retry = retry or RetryPolicy()
+        if retry.max_retries is None and listener is not None:
+            retry = dataclasses.replace(retry, max_retries=listener.max_retries)
+        self.resolver = ModelResolver(config)
+        self._deps = GatewayDeps(
+            client=self._client,
+            pool=self._pool,
+            resolver=self.resolver,
+            endpoints=endpoints,
+            timeouts=timeouts,
+            retry=retry,
+            limiter=RateLimiter(config.ratelimits, limiter),
+            input_filters=input_filters or None,
+            output_filters=output_filters or None,
+            max_body_bytes=listener.max_body_bytes if listener else 16 * 1024 * 1024,
+            tracer=tracer,
+            listener=listener.name if listener else "llm",
+            tracing=config.tracing,
+        )
+        models = [
+            {"id": model, "object": "model", "created": 0, "owned_by": owner}
+            for model, owner in self.resolver.listed()
+        ]
+        self._models = {"object": "list", "data": models}
+
+    def _filters_from_config(self, ids: tuple[str, ...]) -> FilterChain:
+        try:
+            from plano_asgi.filters.registry import FilterRegistry
+        except ImportError as exc:  # the filters package is optional at this seam
+            issue = ConfigIssue(
+                "listeners", f"model listener filters need plano_asgi.filters: {exc}"
+            )
+            raise ConfigError([issue]) from exc
+        if self._registry is None:
+            self._registry = FilterRegistry(self.config, client=self._client)
+        chain: FilterChain = self._registry.chain(ids)
+        return chain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = route_path(scope)
+            api = _ROUTES.get(path)
+            if api is not None:
+                if scope["method"] == "POST":
+                    await Exchange(self._deps, scope, receive, send, api).run()  # type: ignore[arg-type]
+                else:
+                    await _method_not_allowed(send, "POST")
+                return
+            if path == "/v1/models":
+                await send_json(send, 200, self._models)
+                return
+            if path == "/healthz":
+                await send_json(send, 200, {"status": "ok"})
+                return
+        elif scope["type"] == "lifespan" and self.app is None:
+            await self._lifespan(receive, send)
+            return
+        if self.app is not None:
+            await self.app(scope, receive, send)
+        elif scope["type"] == "http":
+            await send_json(send, 404, error_body("Not found.", type="not_found", code="not_found"))
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (if the gateway made it) and any filters it built."""
+        if self._registry is not None:
+            await self._registry.aclose()
+            self._registry = None
+        if self._pool is not None:
+            await self._pool.aclose()
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> ModelGateway:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+async def _method_not_allowed(send: Send, allowed: str) -> None:
+    body = error_body(
+        "Method not allowed.", type="invalid_request_error", code="method_not_allowed"
+    )
+    await send_json(send, 405, body, {"allow": allowed})

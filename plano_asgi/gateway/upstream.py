@@ -1,0 +1,179 @@
+"""One provider call on the wire: timeouts per phase, raw byte relay, failure classification.
+
+Timeouts come from :class:`~plano_asgi.config.HopTimeouts` (provider, else listener):
+``connect`` bounds the TCP/TLS setup, ``connect + first_byte`` bounds everything up to the
+response headers *and* the first body bytes, and ``idle`` bounds every silence between two
+body chunks after that. Bodies are read with ``aiter_raw``; we ask providers for
+``identity`` encoding so raw bytes are the JSON/SSE text itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+import httpx
+
+from plano_asgi.config import HopTimeouts
+from plano_asgi.errors import PlanoError, UpstreamError, UpstreamTimeoutError
+from plano_asgi.gateway.anthropic import openai_error_from_anthropic
+from plano_asgi.gateway.retry import retry_after_seconds, should_fall_back, should_retry
+
+__all__ = [
+    "Failure",
+    "classify_status",
+    "next_chunk",
+    "provider_error",
+    "read_error_body",
+    "redact",
+    "relayed_headers",
+    "UpstreamResponse",
+    "transport_failure",
+]
+
+
+class UpstreamResponse(Protocol):
+    """What the gateway reads from a provider response (``httpx.Response`` fits)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> httpx.Headers: ...
+
+    def aiter_raw(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+#: Provider error bodies beyond this size are cut (they are only ever error messages).
+MAX_ERROR_BODY = 64 * 1024
+#: Provider response headers passed to the client (rate-limit state and request ids).
+RELAYED_PREFIXES = (b"x-ratelimit-", b"anthropic-ratelimit-", b"x-request-id", b"request-id")
+
+
+def relayed_headers(response: UpstreamResponse) -> list[tuple[bytes, bytes]]:
+    """The provider's headers a client may use: its rate-limit state and request ids."""
+    return [
+        (key.lower(), value)
+        for key, value in response.headers.raw
+        if key.lower().startswith(RELAYED_PREFIXES)
+    ]
+
+
+def provider_error(
+    status: int, envelope: dict[str, Any], *, target: str, retry_after: float | None
+) -> UpstreamError:
+    """The provider's own error, passed to the client with its status and message.
+
+    Used for errors that cannot succeed elsewhere (400, context length exceeded, content
+    filter) and for a 429 that outlived our retries. The body keeps the provider's
+    ``type``/``code``/``param`` (secrets already removed) and adds ``provider``.
+    """
+    error = envelope.get("error") or {}
+    message = str(error.get("message") or f"Provider '{target}' answered HTTP {status}.")
+    extra = {key: error[key] for key in ("type", "code", "param") if error.get(key) is not None}
+    extra["provider"] = target
+    return UpstreamError(
+        message,
+        hop="provider",
+        target=target,
+        upstream_status=status,
+        status_code=status,
+        extra=extra,
+        retry_after=retry_after,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A failed attempt: what to tell the client if it stays the last, and what may help."""
+
+    error: PlanoError
+    retry: bool
+    fall_back: bool
+    retry_after: float | None = None
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with every occurrence of ``secret`` replaced."""
+    if secret and len(secret) >= 4 and secret in text:
+        return text.replace(secret, "[redacted]")
+    return text
+
+
+async def read_error_body(response: UpstreamResponse, timeouts: HopTimeouts) -> bytes:
+    """Up to :data:`MAX_ERROR_BODY` bytes of an error response, within the idle timeout."""
+    parts: list[bytes] = []
+    size = 0
+    with anyio.move_on_after(timeouts.idle):
+        async for chunk in response.aiter_raw():
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= MAX_ERROR_BODY:
+                break
+    return b"".join(parts)[:MAX_ERROR_BODY]
+
+
+def classify_status(
+    response: UpstreamResponse, raw: bytes, *, target: str, secret: str | None
+) -> Failure:
+    """Turn a provider's error response into a :class:`Failure`."""
+    status = response.status_code
+    text = redact(raw.decode("utf-8", errors="replace"), secret)
+    envelope: dict[str, Any] | None = None
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict) and "type" not in body:
+        envelope = {"error": body["error"]}
+    else:
+        envelope = openai_error_from_anthropic(body)
+    if envelope is None:
+        snippet = " ".join(text.split())[:300] or f"HTTP {status}"
+        envelope = {"error": {"message": snippet, "type": "upstream_error", "code": None}}
+    retry_after = retry_after_seconds(response.headers)
+    retry = should_retry(status)
+    error: PlanoError
+    if status >= 500 or status == 408:
+        detail = str((envelope.get("error") or {}).get("message", ""))[:200]
+        error = UpstreamError(
+            f"Provider '{target}' failed with HTTP {status}: {detail}".rstrip(": "),
+            hop="provider",
+            target=target,
+            upstream_status=status,
+        )
+    else:
+        error = provider_error(status, envelope, target=target, retry_after=retry_after)
+    return Failure(error, retry=retry, fall_back=should_fall_back(status), retry_after=retry_after)
+
+
+def transport_failure(exc: BaseException, *, target: str, phase: str) -> Failure:
+    """A :class:`Failure` for a connection error or a timeout (both retryable)."""
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        error: PlanoError = UpstreamTimeoutError(
+            f"Provider '{target}' timed out ({phase}).", hop="provider", target=target
+        )
+    else:
+        error = UpstreamError(
+            f"Provider '{target}' could not be reached: {type(exc).__name__}.",
+            hop="provider",
+            target=target,
+        )
+    return Failure(error, retry=True, fall_back=True)
+
+
+async def next_chunk(chunks: AsyncIterator[bytes], seconds: float | None) -> bytes | None:
+    """The next body chunk, ``None`` at the end; ``TimeoutError`` after ``seconds``.
+
+    With ``seconds=None`` no extra deadline is set: the caller relies on an enclosing one or
+    on httpx's own per-read timeout (cheaper on the hot path).
+    """
+    if seconds is None:
+        return await anext(chunks, None)
+    with anyio.fail_after(seconds):
+        return await anext(chunks, None)
