@@ -28,6 +28,7 @@ from plano_asgi._asgi import ClientDisconnectedError, read_body, send_error, sen
 from plano_asgi.chat import completion_id
 from plano_asgi.errors import PlanoError, UpstreamError, UpstreamTimeoutError
 from plano_asgi.sse import DONE, SSE_HEADERS, encode_data, encode_json
+from plano_asgi.telemetry.attributes import SERVICE_AGENT, SERVICE_OVERRIDE
 from plano_asgi.tracing import extract_context
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class _Exchange:
         self.finished = False
         self.disconnected = False
         self.request_id = ""
+        self.status: int | None = None
 
     async def send(self, message: Message) -> None:
         try:
@@ -59,6 +61,7 @@ class _Exchange:
             raise _ClientGoneError from None
         if message["type"] == "http.response.start":
             self.started = True
+            self.status = int(message["status"])
         elif message["type"] == "http.response.body" and not message.get("more_body", False):
             self.finished = True
 
@@ -74,16 +77,27 @@ class _Exchange:
         headers = self.scope.get("headers", [])
         ctx = build_context(self.agent.name, headers, self.agent.llm)
         self.request_id = ctx.request_id
+        # The caller's span (the listener's agent span) is the parent: one trace per turn.
+        parent = extract_context(headers)
         span = self.agent.tracer.start_span(
             f"{self.agent.name} /v1/chat/completions",
-            context=extract_context(headers),
+            context=parent,
             kind=trace.SpanKind.SERVER,
-            attributes={"agent.name": self.agent.name, "request_id": ctx.request_id},
+            attributes={
+                SERVICE_OVERRIDE: SERVICE_AGENT,
+                "agent.name": self.agent.name,
+                "agent_id": self.agent.name,
+                "request_id": ctx.request_id,
+                "http.method": "POST",
+                "llm.stream": bool(request.stream),
+                "message_count": len(request.messages),
+            },
         )
         # Set in this task before the task group starts: the watcher (and any task the
         # handler starts) copies the context, so every one of them sees this request.
         token = _current.set(ctx)
-        otel_token = otel_context.attach(trace.set_span_in_context(span))
+        # The parent context keeps the caller's baggage for the gateway calls of ctx.llm.
+        otel_token = otel_context.attach(trace.set_span_in_context(span, parent))
         try:
             async with anyio.create_task_group() as group:
                 watcher_done = False
@@ -116,7 +130,9 @@ class _Exchange:
             otel_context.detach(otel_token)
             _current.reset(token)
             span.set_attribute("agent.disconnected", self.disconnected)
-            span.end()
+            if self.status is not None:
+                span.set_attribute("http.status_code", self.status)
+            span.end()  # after the last byte, or the client leaving
 
     async def _respond(
         self, registration: _Registration | None, request: AgentRequest, ctx: Context

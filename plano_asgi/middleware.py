@@ -4,7 +4,8 @@ It answers three endpoints relative to where it is mounted (``route_path``):
 
 * ``POST /v1/chat/completions``: route the turn to agents, run filter chains, stream back;
 * ``GET /v1/models``: the listener's agents (Plano lists LLM providers here);
-* ``/healthz``: 200.
+* ``/healthz``: 200;
+* ``GET /metrics``: Prometheus text for every listener of the process (``metrics_path``).
 
 Every other request goes to the wrapped ``app`` untouched: the body is not read and no task
 group is started, so context variables and streaming behave as if we were not there. With no
@@ -24,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plano_asgi._asgi import route_path, send_json
@@ -37,6 +39,8 @@ from plano_asgi.listener.selection import Selector
 from plano_asgi.listener.transport import AgentTarget
 from plano_asgi.routing.base import Router
 from plano_asgi.routing.factory import build_routers, load_local_router
+from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
+from plano_asgi.tracing import tracer as library_tracer
 
 __all__ = ["PlanoMiddleware"]
 
@@ -45,6 +49,7 @@ logger = logging.getLogger("plano_asgi.listener")
 _CHAT = "/v1/chat/completions"
 _MODELS = "/v1/models"
 _HEALTH = "/healthz"
+_METRICS = "/metrics"
 
 
 class PlanoMiddleware:
@@ -64,6 +69,13 @@ class PlanoMiddleware:
     the middleware creates (HTTP client, filter registry) it closes in :meth:`aclose`, which
     runs on lifespan shutdown. Where no lifespan reaches it (under ``Mount``), use
     ``async with`` or call :meth:`aclose` from your app's lifespan.
+
+    Observability: every chat request gets a server span (continuing the client's
+    ``traceparent``) with routing, filter and agent spans under it, request metrics and one
+    ``plano_asgi.access`` log line. ``tracer`` replaces the library tracer of the global
+    OpenTelemetry provider; ``metrics`` the process-wide metric set. ``metrics_path`` is
+    where the Prometheus text is served (``None``: not served here, e.g. because the
+    wrapped app has its own ``/metrics``).
     """
 
     def __init__(
@@ -77,6 +89,9 @@ class PlanoMiddleware:
         client: httpx.AsyncClient | None = None,
         filters: FilterSource | Mapping[str, Filter] | None = None,
         agents: Mapping[str, ASGIApp] | None = None,
+        tracer: Tracer | None = None,
+        metrics: PlanoMetrics | None = None,
+        metrics_path: str | None = _METRICS,
     ) -> None:
         self.app = app
         self.config = config if isinstance(config, PlanoConfig) else load_config(config)
@@ -103,7 +118,15 @@ class PlanoMiddleware:
             targets=targets,
             client=self.client,
             filters=self._filter_source(filters),
+            tracing=self.config.tracing,
+            # One tracer per listener; a proxy until an SDK is installed, then the real one.
+            tracer=tracer if tracer is not None else library_tracer(),
+            metrics=metrics,
+            filter_types={f.id: f.type for f in self.config.filters},
         )
+        self.metrics = metrics
+        self._owned_paths = tuple(p for p in (_CHAT, _MODELS, _HEALTH, metrics_path) if p)
+        self._metrics_path = metrics_path
 
     # -- construction helpers -------------------------------------------------------------
 
@@ -182,7 +205,7 @@ class PlanoMiddleware:
         kind = scope["type"]
         if kind == "http":
             path = route_path(scope)
-            if path in (_CHAT, _MODELS, _HEALTH):
+            if path in self._owned_paths:
                 await self._own(path, scope, receive, send)
                 return
         elif kind == "lifespan":
@@ -200,7 +223,10 @@ class PlanoMiddleware:
 
     async def _own(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
-        if path == _CHAT:
+        if path == self._metrics_path:
+            if not await serve_metrics(scope, receive, send, self.metrics, path=path):
+                await _method_not_allowed(send, "GET")
+        elif path == _CHAT:
             if method != "POST":
                 await _method_not_allowed(send, "POST")
                 return

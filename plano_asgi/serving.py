@@ -1,8 +1,13 @@
 """Serve every listener of a config in one process, each on its own port, with uvicorn.
 
 Every listener also answers ``GET /healthz`` with 200 (as Plano's listeners do), which is
-what ``planoai up`` and container probes poll. Ctrl-C or SIGTERM stops all listeners
+what ``planoai up`` and container probes poll, and ``GET /metrics`` (Prometheus text, one
+metric set shared by every listener of the process). Ctrl-C or SIGTERM stops all listeners
 gracefully; a second Ctrl-C stops them at once.
+
+:func:`observability` is what ``serve`` wraps around the servers: it installs the
+OpenTelemetry SDK and exporter the config asks for, a log handler so the one access line
+per request prints, and flushes and shuts the exporter down on exit.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,7 +27,10 @@ from plano_asgi._asgi import route_path, send_json
 from plano_asgi.config import AgentListener, ModelListener, PlanoConfig
 from plano_asgi.errors import ConfigError, ConfigIssue, error_body
 
-__all__ = ["ListenerServer", "build_listener_app", "plan_servers", "serve_config"]
+if TYPE_CHECKING:
+    from plano_asgi.telemetry.setup import TracingHandle
+
+__all__ = ["ListenerServer", "build_listener_app", "observability", "plan_servers", "serve_config"]
 
 logger = logging.getLogger("plano_asgi.serving")
 
@@ -49,7 +58,7 @@ def build_listener_app(config: PlanoConfig, listener: AgentListener | ModelListe
             return PlanoMiddleware(None, config=config, listener=listener.name)
         from plano_asgi.gateway.app import ModelGateway
 
-        return ModelGateway(config)
+        return ModelGateway(None, config=config)
     except ModuleNotFoundError as exc:
         if exc.name not in ("plano_asgi.middleware", "plano_asgi.gateway.app"):
             raise
@@ -149,6 +158,33 @@ def plan_servers(
     return servers
 
 
+@contextlib.contextmanager
+def observability(
+    config: PlanoConfig,
+    *,
+    endpoint: str | None = None,
+    log_level: str = "info",
+    configure_logs: bool = True,
+) -> Iterator[TracingHandle]:
+    """Tracing, exporter and log handler from the config for the block; flushed on exit.
+
+    ``endpoint`` (``PLANO_OTLP_ENDPOINT``) wins over ``tracing.otlp_endpoint``, then
+    ``opentracing_grpc_endpoint``, then ``OTEL_EXPORTER_OTLP_*``; ``tracing.random_sampling``
+    is the parent-based sampling percent (see :func:`~plano_asgi.telemetry.setup_tracing`).
+    ``configure_logs=False`` leaves logging to you (e.g. when logs go to a file).
+    """
+    from plano_asgi.telemetry.logs import configure_logging
+    from plano_asgi.telemetry.setup import setup_tracing
+
+    if configure_logs:
+        configure_logging(log_level)
+    handle = setup_tracing(config, endpoint=endpoint)
+    try:
+        yield handle
+    finally:
+        handle.shutdown()
+
+
 class _Server(uvicorn.Server):
     """A uvicorn server that leaves signals alone: :func:`serve_config` owns them for all."""
 
@@ -157,11 +193,21 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve_config(servers: Sequence[ListenerServer], *, log_level: str = "info") -> int:
+async def serve_config(
+    servers: Sequence[ListenerServer],
+    *,
+    log_level: str = "info",
+    configure_logging: bool = True,
+    until: asyncio.Event | None = None,
+) -> int:
     """Run all ``servers`` until SIGINT/SIGTERM; return 0, or 1 if one failed to start.
 
     If one listener stops (e.g. its port is taken), the others are stopped too, so the
-    process never runs half a config.
+    process never runs half a config. ``configure_logging=False`` keeps uvicorn from
+    installing its own handlers (its records then reach yours through the root logger).
+    Setting ``until`` stops every listener gracefully, which is how a caller that runs this
+    in a worker thread (no signal handlers there) stops it:
+    ``loop.call_soon_threadsafe(until.set)``.
     """
     instances = [
         _Server(
@@ -170,6 +216,8 @@ async def serve_config(servers: Sequence[ListenerServer], *, log_level: str = "i
                 host=server.host,
                 port=server.port,
                 log_level=log_level,
+                log_config=uvicorn.config.LOGGING_CONFIG if configure_logging else None,
+                access_log=False,  # each listener logs one richer line per request itself
                 lifespan="auto",
                 timeout_graceful_shutdown=5,
             )
@@ -193,10 +241,20 @@ async def serve_config(servers: Sequence[ListenerServer], *, log_level: str = "i
             for other in instances:
                 other.should_exit = True
 
+    async def stop_when_set(event: asyncio.Event) -> None:
+        await event.wait()
+        stop()
+
     with _signals_stop(stop):
-        async with asyncio.TaskGroup() as group:
-            for server, instance in zip(servers, instances, strict=True):
-                group.create_task(run(server, instance))
+        watcher = asyncio.ensure_future(stop_when_set(until)) if until is not None else None
+        try:
+            async with asyncio.TaskGroup() as group:
+                for server, instance in zip(servers, instances, strict=True):
+                    group.create_task(run(server, instance))
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.wait({watcher})
     if failed:
         logger.error("listener(s) %s could not start; stopped all listeners", ", ".join(failed))
         return 1

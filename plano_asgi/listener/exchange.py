@@ -21,7 +21,6 @@ from typing import Any
 
 import anyio
 from anyio.lowlevel import checkpoint
-from opentelemetry import trace
 from opentelemetry.context import Context
 from pydantic import ValidationError
 from starlette.types import Message, Receive, Scope, Send
@@ -30,6 +29,7 @@ from plano_asgi._asgi import ClientDisconnectedError, read_body, send_error
 from plano_asgi.chat import ChatMessage, ChatRequest, parse_chat_request
 from plano_asgi.errors import PlanoError, RequestError, UpstreamError
 from plano_asgi.filters.base import FilterCall
+from plano_asgi.filters.chain import FilterChain
 from plano_asgi.listener.chaining import insert_reply, read_reply_text
 from plano_asgi.listener.headers import client_headers, header_value, relay_headers, request_id
 from plano_asgi.listener.runtime import ListenerRuntime
@@ -41,7 +41,8 @@ from plano_asgi.listener.transport import (
     open_agent,
 )
 from plano_asgi.sse import encode_json
-from plano_asgi.tracing import extract_context, inject_headers, tracer
+from plano_asgi.telemetry.request import RequestTrace
+from plano_asgi.tracing import inject_headers
 
 __all__: list[str] = []
 
@@ -64,19 +65,41 @@ class _Exchange:
             for k, v in raw
             if k.lower() in (b"traceparent", b"tracestate")
         }
-        self.trace_parent = extract_context(raw)
+        self.rt = RequestTrace.start(
+            scope,
+            listener=runtime.listener.name,
+            request_id=self.request_id,
+            tracing=runtime.tracing,
+            tracer=runtime.tracer,
+            metrics=runtime.metrics,
+        )
         self.ours: dict[str, str] = {"x-request-id": self.request_id}
         self.started = False
         self.finished = False
+        self.status = 0
+        """What the client got (0 until a response starts)."""
+        self.error: PlanoError | None = None
+        self.client_left = False
         self.streaming: AgentReply | None = None
         self.cancel_scope: anyio.CancelScope | None = None
 
     async def run(self) -> None:
         """Serve the request to the end (or until the client leaves)."""
         try:
+            await self._run()
+        finally:
+            # After the last byte (or the client leaving): the server span, the request
+            # metrics and the one log line of this request.
+            if self.client_left and not self.finished:
+                self.rt.server.set("plano.client_disconnected", True)
+            self.rt.end(status=self.status, error=self.error)
+
+    async def _run(self) -> None:
+        try:
             body = await read_body(self.receive, self.runtime.listener.max_body_bytes)
             request = parse_chat_request(body)
         except ClientDisconnectedError:
+            self.client_left = True
             return
         except PlanoError as exc:
             await self._fail(exc)
@@ -100,6 +123,7 @@ class _Exchange:
             message = await self.receive()
             if message["type"] == "http.disconnect":
                 if not self.finished:
+                    self.client_left = True
                     logger.info("client left, cancelling request %s", self.request_id)
                 assert self.cancel_scope is not None
                 self.cancel_scope.cancel()
@@ -109,35 +133,28 @@ class _Exchange:
         try:
             await self.send(message)
         except OSError:  # ASGI 2.4 servers may raise once the client is gone
+            self.client_left = True
             assert self.cancel_scope is not None
             self.cancel_scope.cancel()
             await checkpoint()
             raise
 
     async def _serve(self, request: ChatRequest) -> None:
-        listener = self.runtime.listener
-        span = tracer().start_span(
-            listener.name, context=self.trace_parent, kind=trace.SpanKind.SERVER
-        )
-        span.set_attribute("request_id", self.request_id)
-        context = trace.set_span_in_context(span, self.trace_parent)
         try:
-            await self._turn(request, context)
+            await self._turn(request)
         except PlanoError as exc:
             logger.warning("request %s failed: %s", self.request_id, exc.message)
-            span.set_status(trace.StatusCode.ERROR, exc.message)
             await self._fail(exc)
-        except Exception as exc:
+        except Exception:
             logger.exception("request %s failed unexpectedly", self.request_id)
-            span.record_exception(exc)
-            span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
             await self._fail(PlanoError("The listener failed unexpectedly; see its logs."))
-        finally:
-            span.end()
 
     async def _fail(self, error: PlanoError) -> None:
+        if self.error is None:
+            self.error = error
         if not self.started:
             self.started = self.finished = True
+            self.status = error.status_code
             with contextlib.suppress(OSError):  # the client may be gone already
                 await send_error(self.send, error, self.ours)
             return
@@ -157,15 +174,15 @@ class _Exchange:
 
     # -- the turn ---------------------------------------------------------------------
 
-    async def _turn(self, request: ChatRequest, context: Context) -> None:
+    async def _turn(self, request: ChatRequest) -> None:
         listener = self.runtime.listener
         messages = [message.to_wire() for message in request.messages]
         routed: Sequence[ChatMessage] = request.messages
         if listener.input_filters:
-            messages = await self._filter(listener.input_filters, request, messages, context)
+            messages = await self._filter(listener.input_filters, request, messages)
             routed = [ChatMessage.model_validate(message) for message in messages]
-        selection = await self._select(routed, context)
-        logger.info(
+        selection = await self._select(routed)
+        logger.debug(
             "request %s: agents %s chosen by %s%s",
             self.request_id,
             ",".join(selection.agents),
@@ -183,30 +200,23 @@ class _Exchange:
             agent_messages = messages
             chain_ids = by_id[agent_id].input_filters
             if chain_ids:
-                agent_messages = await self._filter(chain_ids, request, messages, context)
+                agent_messages = await self._filter(chain_ids, request, messages, agent_id=agent_id)
             body = json.dumps({**wire, "messages": agent_messages}, ensure_ascii=False)
-            text = await self._call_agent(agent_id, body.encode("utf-8"), context, final=final)
+            text = await self._call_agent(
+                agent_id, body.encode("utf-8"), len(agent_messages), final=final
+            )
             if not final:
                 messages = insert_reply(messages, agent_id, text)
 
-    async def _select(self, messages: Sequence[ChatMessage], context: Context) -> Selection:
-        span = tracer().start_span("routing", context=context)
-        try:
+    async def _select(self, messages: Sequence[ChatMessage]) -> Selection:
+        # The routing span is the current context inside this block, so a router that
+        # calls a model (the orchestrator) carries it as the parent of its call.
+        with self.rt.routing() as routing:
             selection = await self.runtime.selector.select(messages)
-            span.set_attributes(
-                {
-                    "selection.listener": self.runtime.listener.name,
-                    "selection.agent_count": len(selection.agents),
-                    "selection.agents": ",".join(selection.agents),
-                    "selection.determination_ms": f"{selection.elapsed_ms:.2f}",
-                    "selection.router": selection.router,
-                }
-            )
-            if selection.fallback:
-                span.set_attribute("selection.fallback", selection.fallback)
-            return selection
-        finally:
-            span.end()
+            for router, error_type in selection.failures:
+                routing.event("router_failed", {"router": router, "error.type": error_type})
+            routing.decided(selection, elapsed_ms=selection.elapsed_ms)
+        return selection
 
     def _hop_headers(self, context: Context) -> dict[str, str]:
         headers = dict(self.forwarded)
@@ -219,14 +229,21 @@ class _Exchange:
         ids: Sequence[str],
         request: ChatRequest,
         messages: list[dict[str, Any]],
-        context: Context,
+        *,
+        agent_id: str | None = None,
     ) -> list[dict[str, Any]]:
         filters = self.runtime.filters
         if filters is None:
             raise PlanoError("Filters are configured but no filter registry is available.")
-        call = FilterCall(AGENT_PATH, self._hop_headers(context), self.request_id)
+        # Each filter call gets its own span, and its hop that span's trace context.
+        chain = FilterChain(
+            self.rt.traced_filters(
+                filters.chain(ids).filters, types=self.runtime.filter_types, agent_id=agent_id
+            )
+        )
+        call = FilterCall(AGENT_PATH, self._hop_headers(self.rt.context), self.request_id)
         payload = {"model": request.model or "", "messages": messages}
-        result = await filters.chain(ids).run(payload, call)
+        result = await chain.run(payload, call)
         out = result.get("messages")
         try:
             if not isinstance(out, list):
@@ -239,15 +256,10 @@ class _Exchange:
                 target=",".join(ids),
             ) from None
 
-    async def _call_agent(
-        self, agent_id: str, body: bytes, context: Context, *, final: bool
-    ) -> str:
+    async def _call_agent(self, agent_id: str, body: bytes, count: int, *, final: bool) -> str:
         target = self.runtime.targets[agent_id]
-        span = tracer().start_span(
-            f"{agent_id} {AGENT_PATH}", context=context, kind=trace.SpanKind.CLIENT
-        )
-        span.set_attribute("agent_id", agent_id)
-        headers = self._hop_headers(trace.set_span_in_context(span, context))
+        span = self.rt.start_agent(agent_id, message_count=count, url=target.endpoint)
+        headers = self._hop_headers(span.context)
         headers.update(
             {
                 "x-arch-upstream": agent_id,
@@ -257,18 +269,23 @@ class _Exchange:
             }
         )
         headers.setdefault("accept", "application/json, text/event-stream")
+        status: int | None = None
         try:
             async with open_agent(target, body, headers, client=self.runtime.client) as reply:
-                span.set_attribute("http.status_code", reply.status)
+                status = reply.status
                 if not final:
                     return await read_reply_text(reply)
                 await self._relay(reply)
                 return ""
-        except PlanoError as exc:
-            span.set_status(trace.StatusCode.ERROR, exc.message)
+        except Exception as exc:
+            span.end(status=status, error=exc)
+            raise
+        except BaseException:  # cancelled: the client left, or the request was cut short
+            span.set("plano.cancelled", True)
             raise
         finally:
-            span.end()
+            # After the agent's last byte reached the client (the final agent streams).
+            span.end(status=status)
 
     async def _relay(self, reply: AgentReply) -> None:
         if reply.status >= 500:
@@ -286,7 +303,9 @@ class _Exchange:
                 {"type": "http.response.start", "status": reply.status, "headers": headers}
             )
             self.started = True
+            self.status = reply.status
             if first:
+                self.rt.first_byte()
                 await self._send({"type": "http.response.body", "body": first, "more_body": True})
             async for chunk in chunks:
                 await self._send({"type": "http.response.body", "body": chunk, "more_body": True})

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
+from opentelemetry.trace import Tracer
 
 from plano_asgi.config import AgentListener
+from plano_asgi.config.models import Tracing
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.listener.selection import Selector
 from plano_asgi.listener.transport import AgentTarget
+from plano_asgi.telemetry.metrics import PlanoMetrics
 
 __all__ = ["FilterSource", "ListenerRuntime"]
 
@@ -31,3 +34,11 @@ class ListenerRuntime:
     targets: Mapping[str, AgentTarget]
     client: httpx.AsyncClient
     filters: FilterSource | None
+    tracing: Tracing | None = None
+    """``config.tracing``: custom span attributes for every span of a request."""
+    tracer: Tracer | None = None
+    """Where spans go (default: the library tracer of the global provider)."""
+    metrics: PlanoMetrics | None = None
+    """Where request metrics go (default: the process-wide set)."""
+    filter_types: Mapping[str, str] = field(default_factory=dict)
+    """Filter id -> ``http`` or ``mcp``, for span names."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import anyio
 
@@ -36,6 +36,25 @@ class Selection:
     fallback: str | None = None
     """Why the first-choice router's answer was not used, when it was not."""
     elapsed_ms: float = 0.0
+    confidence: float | None = None
+    """The deciding router's confidence, when it reports one."""
+    escalated: bool = False
+    """True when a hybrid router handed the turn to its LLM router."""
+    details: Mapping[str, float] = field(default_factory=dict)
+    """Router-specific numbers (scores, margins) for the routing span."""
+    failures: tuple[tuple[str, str], ...] = ()
+    """``(router, error type)`` for every router that failed before this answer."""
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """A bounded label for :attr:`fallback` (metrics must not carry free text)."""
+        if self.fallback is None:
+            return None
+        if self.failures:
+            return "router_error"
+        if "no agent matched" in self.fallback:
+            return "no_agent_matched"
+        return "router_fallback"
 
 
 class Selector:
@@ -79,6 +98,7 @@ class Selector:
             return Selection((self.candidates[0].id,), "single_agent", None, _ms(started))
         known = {candidate.id for candidate in self.candidates}
         reasons: list[str] = []
+        failures: list[tuple[str, str]] = []
         for router in self.routers:
             try:
                 decision = await router.route(messages, self.candidates)
@@ -88,6 +108,7 @@ class Selector:
                     "router %s failed on listener %s: %s", router.name, self.listener.name, exc
                 )
                 reasons.append(f"{router.name} failed ({_short(exc)})")
+                failures.append((router.name, type(exc).__name__))
                 continue
             if decision.fallback:
                 reasons.append(decision.fallback)
@@ -96,9 +117,20 @@ class Selector:
                 agents = (self.default,)
             elif reasons and router is not self.routers[0]:
                 reasons.append(f"used {decision.router}")
-            return Selection(agents, decision.router, "; ".join(reasons) or None, _ms(started))
+            return Selection(
+                agents,
+                decision.router,
+                "; ".join(reasons) or None,
+                _ms(started),
+                confidence=decision.confidence,
+                escalated=decision.escalated,
+                details=decision.details,
+                failures=tuple(failures),
+            )
         reasons.append(f"used default agent {self.default}")
-        return Selection((self.default,), "default", "; ".join(reasons), _ms(started))
+        return Selection(
+            (self.default,), "default", "; ".join(reasons), _ms(started), failures=tuple(failures)
+        )
 
 
 def _short(exc: Exception) -> str:

@@ -184,7 +184,9 @@ class OrchestratorRouter:
         headers = {"content-type": "application/json", **endpoint.headers}
         if endpoint.api_key:
             headers["authorization"] = f"Bearer {endpoint.api_key}"
-        inject_headers(headers)  # the Router protocol has no context: the current span's
+        # The Router protocol takes no context: the current span (the listener's routing
+        # span) is the parent of this call.
+        inject_headers(headers)
         timeout = httpx.Timeout(endpoint.timeout)
         try:
             with anyio.fail_after(endpoint.timeout):

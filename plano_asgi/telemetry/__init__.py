@@ -17,7 +17,13 @@ from plano_asgi.telemetry.attributes import (
     custom_attributes,
 )
 from plano_asgi.telemetry.filtering import TracedFilter
-from plano_asgi.telemetry.logs import RequestLog, format_logfmt, log_request, redact_headers
+from plano_asgi.telemetry.logs import (
+    RequestLog,
+    configure_logging,
+    format_logfmt,
+    log_request,
+    redact_headers,
+)
 from plano_asgi.telemetry.metrics import MetricsApp, PlanoMetrics, get_metrics, serve_metrics
 from plano_asgi.telemetry.request import RequestTrace
 from plano_asgi.telemetry.setup import TracingHandle, setup_tracing
@@ -40,6 +46,7 @@ __all__ = [
     "RoutingSpan",
     "TracedFilter",
     "TracingHandle",
+    "configure_logging",
     "custom_attributes",
     "format_logfmt",
     "get_metrics",

@@ -53,6 +53,7 @@ def filter_span(
         "agent_id": agent_id,
         "request_id": request.request_id,
         "plano.filter.direction": direction,
+        **request.custom,
     }
     name = f"execute_{kind}_filter ({filter_id})"
     parent = context if context is not None else request.context

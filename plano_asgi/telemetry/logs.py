@@ -19,8 +19,10 @@ from typing import Any
 
 __all__ = [
     "ACCESS_LOGGER",
+    "LOG_FORMAT",
     "REDACTED",
     "RequestLog",
+    "configure_logging",
     "format_logfmt",
     "log_request",
     "redact_headers",
@@ -28,6 +30,8 @@ __all__ = [
 
 ACCESS_LOGGER = "plano_asgi.access"
 REDACTED = "[redacted]"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_HANDLER_MARK = "_plano_handler"
 
 _SECRET_HEADERS = frozenset(
     {
@@ -124,3 +128,35 @@ def redact_headers(
             value = REDACTED
         out[key] = f"{out[key]}, {value}" if key in out and value != REDACTED else value
     return out
+
+
+def configure_logging(
+    level: str | int = "info",
+    *,
+    loggers: Iterable[str] = ("plano_asgi", "plano_agent_sdk"),
+    stream: Any = None,
+) -> list[logging.Handler]:
+    """Print plano's log records (the access lines included) on stderr at ``level``.
+
+    ``plano-asgi serve`` calls it: without a handler, Python prints only WARNING and above,
+    so the INFO access lines would vanish. Each named logger gets one stream handler (a
+    second call replaces it rather than adding another) and stops propagating, so a root
+    handler you configured does not print every line twice. In your own app, configure
+    logging your way instead and leave this alone.
+    """
+    numeric = level if isinstance(level, int) else logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}")
+    installed: list[logging.Handler] = []
+    for name in loggers:
+        target = logging.getLogger(name)
+        for old in [h for h in target.handlers if getattr(h, _HANDLER_MARK, False)]:
+            target.removeHandler(old)
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        setattr(handler, _HANDLER_MARK, True)
+        target.addHandler(handler)
+        target.setLevel(numeric)
+        target.propagate = False
+        installed.append(handler)
+    return installed

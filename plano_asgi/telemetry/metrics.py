@@ -175,13 +175,18 @@ def get_metrics() -> PlanoMetrics:
 
 
 async def serve_metrics(
-    scope: Scope, receive: Receive, send: Send, metrics: PlanoMetrics | None = None
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    metrics: PlanoMetrics | None = None,
+    *,
+    path: str = "/metrics",
 ) -> bool:
-    """Answer ``GET``/``HEAD /metrics`` and return True; return False for anything else.
+    """Answer ``GET``/``HEAD /metrics`` (or ``path``) and return True; False for anything else.
 
     Call it first in a listener's ``__call__``; it reads nothing from ``receive``.
     """
-    if scope["type"] != "http" or route_path(scope) != "/metrics":
+    if scope["type"] != "http" or route_path(scope) != path:
         return False
     if scope["method"] not in ("GET", "HEAD"):
         return False

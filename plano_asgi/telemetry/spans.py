@@ -7,6 +7,7 @@ attribute names (spec §5.2-5.3) and the metrics that go with it. You get them f
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
@@ -42,6 +43,14 @@ class Decision(Protocol):
     def fallback(self) -> str | None:
         """Why the first-hand answer was not used, if it was not."""
         ...
+
+
+_REASON = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def _reason(fallback: str) -> str:
+    """A router's own fallback code (``router_error``) as is; free text becomes ``other``."""
+    return fallback if _REASON.fullmatch(fallback) else "other"
 
 
 def error_class(error: BaseException | str | None, status: int | None = None) -> str:
@@ -145,7 +154,10 @@ class RoutingSpan(StreamSpan):
             for agent in decision.agents:
                 metrics.routing_decisions.inc(agent=agent, **labels)
             if decision.fallback:
-                metrics.router_fallbacks.inc(reason=decision.fallback, **labels)
+                # A bounded label: ``fallback_reason`` when the decision has one (the
+                # listener's Selection does), else a generic class, never the free text.
+                reason = getattr(decision, "fallback_reason", None) or _reason(decision.fallback)
+                metrics.router_fallbacks.inc(reason=reason, **labels)
             if escalated:
                 metrics.router_escalations.inc(**labels)
         self.end()

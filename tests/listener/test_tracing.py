@@ -9,6 +9,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Tracer
 
 from tests.listener.agents import FakeAgent
 from tests.listener.conftest import ScriptedRouter, listener_config
@@ -16,26 +17,35 @@ from tests.listener.support import fakes, listener, user
 
 
 @pytest.fixture
-def exporter(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+def provider() -> Iterator[TracerProvider]:
+    tracers = TracerProvider()
+    yield tracers
+    tracers.shutdown()
+
+
+@pytest.fixture
+def exporter(provider: TracerProvider) -> InMemorySpanExporter:
     memory = InMemorySpanExporter()
-    provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(memory))
-    monkeypatch.setattr(
-        "plano_asgi.listener.exchange.tracer", lambda: provider.get_tracer("plano_asgi")
-    )
-    yield memory
-    provider.shutdown()
+    return memory
+
+
+@pytest.fixture
+def tracer(provider: TracerProvider) -> Tracer:
+    return provider.get_tracer("plano_asgi")
 
 
 @pytest.mark.anyio
-async def test_turn_spans_and_trace_propagation(exporter: InMemorySpanExporter) -> None:
+async def test_turn_spans_and_trace_propagation(
+    exporter: InMemorySpanExporter, tracer: Tracer
+) -> None:
     trace_id = "0af7651916cd43dd8448eb211c80319c"
     weather, flights = FakeAgent("weather"), FakeAgent("flights")
     with anyio.fail_after(10):
         async with fakes(weather=weather, flights=flights) as url:
             config = listener_config({"weather": url["weather"], "flights": url["flights"]})
             router = ScriptedRouter(("weather", "flights"), name="scripted")
-            async with listener(config, router=router) as srv:
+            async with listener(config, router=router, tracer=tracer) as srv:
                 await srv.api.chat.completions.create(
                     model="m",
                     messages=[user("hi")],
