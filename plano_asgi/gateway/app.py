@@ -5,7 +5,8 @@ Endpoints, relative to where the gateway is mounted:
 * ``POST /v1/chat/completions``: OpenAI Chat Completions, streaming or not;
 * ``POST /v1/messages``: Anthropic Messages, streaming or not;
 * ``GET /v1/models``: the models a client may ask for, sorted;
-* ``GET /healthz``: 200 while the process is up.
+* ``GET /healthz``: 200 while the process is up;
+* ``GET /metrics``: Prometheus text for every listener of the process.
 
 Anything else goes to the wrapped ``app`` untouched, or gets a 404 without one.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 import httpx
 from opentelemetry.trace import Tracer
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plano_asgi._asgi import route_path, send_json
 from plano_asgi.config import HopTimeouts, PlanoConfig
@@ -28,11 +29,14 @@ from plano_asgi.errors import ConfigError, ConfigIssue, error_body
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.gateway.exchange import Exchange, GatewayDeps
 from plano_asgi.gateway.http1 import Http1Pool
+from plano_asgi.gateway.keys import key_variable, needs_key
 from plano_asgi.gateway.pool import ShardedTransport
 from plano_asgi.gateway.providers import endpoint_for
 from plano_asgi.gateway.ratelimit import RateLimiter, TokenLimiter
 from plano_asgi.gateway.resolution import ModelResolver
 from plano_asgi.gateway.retry import RetryPolicy
+from plano_asgi.gateway.tls import upstream_ssl_context
+from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
 
 __all__ = ["ModelGateway"]
 
@@ -48,34 +52,35 @@ class ModelGateway:
     or wrapped around your app (``ModelGateway(app, config=config)``). Provider calls use
     its own keep-alive HTTP/1.1 pool (:mod:`plano_asgi.gateway.http1`); pass ``client`` to
     send them through your ``httpx.AsyncClient`` instead (you close it); with proxy
-    variables in the environment the gateway's own httpx client is used. Close the gateway
-    with :meth:`aclose` or ``async with``. Served alone, it handles the ASGI lifespan itself.
+    variables in the environment the gateway's own httpx client is used. Both of the
+    gateway's own clients trust ``overrides.upstream_tls_ca_path``, else ``SSL_CERT_FILE``,
+    else certifi (:mod:`plano_asgi.gateway.tls`); an injected client keeps its own
+    ``verify``. Close the gateway with :meth:`aclose` or ``async with``. Served alone, it
+    handles the ASGI lifespan itself; around your app, it closes itself once your app has
+    answered the lifespan shutdown.
 
     ``input_filters`` run on every request body before the provider call; ``output_filters``
     on every response event (or the whole body when not streaming). Without them, the
     listener's ``input_filters``/``output_filters`` ids are built from the config.
     ``retry`` and ``limiter`` replace the retry policy and the rate-limit store; ``tracer``
-    the OpenTelemetry tracer (default: the library tracer from the global provider).
+    the OpenTelemetry tracer (default: the library tracer from the global provider);
+    ``metrics`` the metric set served on ``/metrics`` (default: the process-wide one).
     """
 
     def __init__(
         self,
-        app: ASGIApp | PlanoConfig | None = None,
+        app: ASGIApp | None = None,
         /,
         *,
-        config: PlanoConfig | None = None,
+        config: PlanoConfig,
         client: httpx.AsyncClient | None = None,
         input_filters: FilterChain | None = None,
         output_filters: FilterChain | None = None,
         retry: RetryPolicy | None = None,
         limiter: TokenLimiter | None = None,
         tracer: Tracer | None = None,
+        metrics: PlanoMetrics | None = None,
     ) -> None:
-        # ``ModelGateway(config)`` is accepted for serving.build_listener_app.
-        if isinstance(app, PlanoConfig):
-            config, app = (config or app), None
-        if config is None:
-            raise TypeError("ModelGateway needs config=PlanoConfig")
         self.app = app
         self.config = config
         listener = config.model_listener
@@ -84,9 +89,12 @@ class ModelGateway:
         if client is None:
             # Provider calls go through the lean HTTP/1.1 pool; the client serves HTTP
             # filters, and provider calls too when proxies are set in the environment.
-            client = httpx.AsyncClient(transport=ShardedTransport(), follow_redirects=False)
+            # Both trust the same CA bundle (see plano_asgi.gateway.tls).
+            context = upstream_ssl_context(config)
+            transport = ShardedTransport(ssl_context=context)
+            client = httpx.AsyncClient(transport=transport, verify=context, follow_redirects=False)
             if not set(urllib.request.getproxies()) - {"no"}:
-                self._pool = Http1Pool()
+                self._pool = Http1Pool(ssl_context=context)
         self._client = client
         self._registry: Any = None
         if listener is not None and input_filters is None and listener.input_filters:
@@ -102,8 +110,17 @@ class ModelGateway:
             name = provider.display_name
             endpoints[name] = endpoint_for(provider)
             timeouts[name] = provider.timeouts or default_timeouts
-            if endpoints[name] is None:
+            endpoint = endpoints[name]
+            if endpoint is None:
                 logger.warning("provider %s has no known endpoint; set its base_url", name)
+            elif not (provider.access_key or provider.passthrough_auth) and needs_key(
+                provider, endpoint
+            ):
+                logger.warning(
+                    "provider %s has no access_key (is %s set?); its requests fail with 401",
+                    name,
+                    key_variable(provider),
+                )
         retry = retry or RetryPolicy()
         if retry.max_retries is None and listener is not None:
             retry = dataclasses.replace(retry, max_retries=listener.max_retries)
@@ -122,7 +139,10 @@ class ModelGateway:
             tracer=tracer,
             listener=listener.name if listener else "llm",
             tracing=config.tracing,
+            metrics=metrics,
+            filter_types={f.id: f.type for f in config.filters},
         )
+        self._metrics = metrics
         models = [
             {"id": model, "object": "model", "created": 0, "owned_by": owner}
             for model, owner in self.resolver.listed()
@@ -158,8 +178,15 @@ class ModelGateway:
             if path == "/healthz":
                 await send_json(send, 200, {"status": "ok"})
                 return
-        elif scope["type"] == "lifespan" and self.app is None:
-            await self._lifespan(receive, send)
+            if path == "/metrics":
+                if not await serve_metrics(scope, receive, send, self._metrics):
+                    await _method_not_allowed(send, "GET")
+                return
+        elif scope["type"] == "lifespan":
+            if self.app is None:
+                await self._lifespan(receive, send)
+            else:  # your app answers the lifespan; we close what we own after its shutdown
+                await self.app(scope, receive, self._closing(send))
             return
         if self.app is not None:
             await self.app(scope, receive, send)
@@ -175,6 +202,14 @@ class ModelGateway:
                 await self.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def _closing(self, send: Send) -> Send:
+        async def send_then_close(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await self.aclose()
+            await send(message)
+
+        return send_then_close
 
     async def aclose(self) -> None:
         """Close the HTTP client (if the gateway made it) and any filters it built."""

@@ -18,13 +18,14 @@ import json
 import logging
 import math
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import httpx
 from opentelemetry.trace import Tracer
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from plano_asgi._asgi import ClientDisconnectedError, read_body, route_path, send_json
 from plano_asgi.config import HopTimeouts, Tracing
@@ -34,6 +35,7 @@ from plano_asgi.filters.chain import FilterChain
 from plano_asgi.gateway.anthropic import anthropic_error, openai_to_anthropic_request
 from plano_asgi.gateway.anthropic_inbound import anthropic_to_openai_request
 from plano_asgi.gateway.http1 import Http1Pool
+from plano_asgi.gateway.keys import missing_key, needs_key
 from plano_asgi.gateway.providers import Api, Endpoint, auth_headers
 from plano_asgi.gateway.ratelimit import RateLimiter
 from plano_asgi.gateway.relay import ProviderCall, dumps, relay_body, relay_stream
@@ -51,6 +53,7 @@ from plano_asgi.gateway.upstream import (
     transport_failure,
 )
 from plano_asgi.telemetry.attributes import SERVICE_LLM
+from plano_asgi.telemetry.metrics import PlanoMetrics
 from plano_asgi.telemetry.request import RequestTrace
 from plano_asgi.telemetry.spans import LLMSpan
 from plano_asgi.tracing import inject_headers
@@ -82,6 +85,10 @@ class GatewayDeps:
     """The model listener's name (spans, metrics and the access log)."""
     tracing: Tracing | None = None
     """``config.tracing``: custom span attributes."""
+    metrics: PlanoMetrics | None = None
+    """Where request and model metrics go (default: the process-wide set)."""
+    filter_types: Mapping[str, str] = field(default_factory=dict)
+    """Filter id -> ``http`` or ``mcp``, for filter span names."""
 
 
 class Exchange:
@@ -90,7 +97,9 @@ class Exchange:
     def __init__(self, deps: GatewayDeps, scope: Scope, receive: Receive, send: Send, api: Api):
         self.deps = deps
         self.receive = receive
-        self.send = send
+        self._send = send
+        self.finished = False
+        """True once the last body message went out (a disconnect after it is no cancel)."""
         self.api = api
         self.path = route_path(scope)
         self.headers = {
@@ -111,6 +120,7 @@ class Exchange:
             service=SERVICE_LLM,
             component="gateway",
             tracer=deps.tracer,
+            metrics=deps.metrics,
         )
         self.llm: LLMSpan | None = None
         self.call = FilterCall(
@@ -139,7 +149,16 @@ class Exchange:
                 raise RequestError("The request body must be a JSON object.")
             self.stream = bool(body.get("stream"))
             model = body.get("model")
-            targets = self.deps.resolver.resolve(model)
+            with self.trace.model_routing() as routing:  # Plano's ``routing`` span
+                targets = self.deps.resolver.resolve(model)
+                chosen = targets[0].name
+                routing.resolved(
+                    str(model or "default"),
+                    alias_resolved=(
+                        ",".join(t.name for t in targets) if model and model != chosen else None
+                    ),
+                    selected=chosen,
+                )
             temperature = body.get("temperature")
             self.llm = self.trace.start_llm(
                 str(model or "default"),
@@ -147,13 +166,20 @@ class Exchange:
                 stream=self.stream,
                 temperature=temperature if isinstance(temperature, int | float) else None,
             )
-            self.llm.resolved(targets[0].name, targets[0].name)
+            # llm.provider is the provider family (``openai``), as Plano reports it.
+            self.llm.resolved(targets[0].name, targets[0].provider.prefix)
             original: bytes | None = raw
             if self.deps.input_filters:
-                body = await self.deps.input_filters.run(body, self.call)
+                # One span per filter call; each filter hop carries its span's context.
+                chain = FilterChain(
+                    self.trace.traced_filters(
+                        self.deps.input_filters.filters, types=self.deps.filter_types
+                    )
+                )
+                body = await chain.run(body, self.call)
                 original = None
         except ClientDisconnectedError:
-            self.trace.server.set("plano.cancelled", True)
+            self.trace.server.set("plano.client_disconnected", True)
             return
         except PlanoError as exc:
             await self._fail(exc)
@@ -180,10 +206,19 @@ class Exchange:
         while True:
             message = await self.receive()
             if message["type"] == "http.disconnect":
-                logger.info("client disconnected; cancelling the provider call")
-                self.trace.server.set("plano.cancelled", True)
+                if not self.finished:  # servers also report a completed response this way
+                    logger.info("client disconnected; cancelling the provider call")
+                    self.trace.server.set("plano.client_disconnected", True)
+                    if self.llm is not None:
+                        self.llm.set("plano.cancelled", True)
                 scope.cancel()
                 return
+
+    async def send(self, message: Message) -> None:
+        """Send to the client, noting when the response is complete."""
+        await self._send(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.finished = True
 
     # -- attempts -----------------------------------------------------------------------
 
@@ -200,7 +235,7 @@ class Exchange:
                 )
                 if self.llm is not None:
                     error = last.error if last is not None else None
-                    self.llm.fallback(target.name, target.name, error)
+                    self.llm.fallback(target.name, target.provider.prefix, error)
             if self.deps.limiter:
                 try:
                     await self.deps.limiter.check(target.provider, self.headers, body)
@@ -209,7 +244,7 @@ class Exchange:
                     continue
             try:
                 call = self._prepare(target, body, raw)
-            except UpstreamError as exc:  # no endpoint known for this provider
+            except UpstreamError as exc:  # no endpoint known, or no key: not called
                 last = Failure(exc, retry=False, fall_back=True)
                 continue
             for attempt in range(retries + 1):
@@ -258,6 +293,10 @@ class Exchange:
         else:
             content = dumps(anthropic_to_openai_request(body, target.model))
         headers, secret = auth_headers(provider, endpoint, self.headers)
+        if not secret and needs_key(provider, endpoint):
+            raise missing_key(provider, target.name)
+        if provider.http_host:
+            headers["host"] = provider.http_host  # Host and SNI override
         headers["content-type"] = "application/json"
         headers["accept-encoding"] = "identity"
         if self.stream:
@@ -302,6 +341,7 @@ class Exchange:
                         headers=call.headers,
                         content=call.content,
                         timeout=timeout,
+                        extensions=_sni(call.headers),
                     )
                     response = await self.deps.client.send(request, stream=True)
                 chunks = response.aiter_raw()
@@ -344,3 +384,9 @@ class Exchange:
         if self.api == "anthropic":
             body = anthropic_error(exc.status_code, body)
         await send_json(self.send, exc.status_code, body, exc.headers())
+
+
+def _sni(headers: dict[str, str]) -> dict[str, Any] | None:
+    # httpx sends a ``host`` header as given; the TLS name must follow it.
+    host = headers.get("host")
+    return {"sni_hostname": host.rsplit(":", 1)[0]} if host else None

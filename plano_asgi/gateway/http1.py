@@ -5,8 +5,10 @@ Why not httpx here: on the bench machine an httpx request costs the calling proc
 connection pool re-scans every connection on every request, which dominates at dozens of
 concurrent calls (``bench/gateway_overhead.py``). A provider call is always the same
 shape (one POST with a small JSON body, a JSON or SSE answer), so the few things it needs
-fit in this module: keep-alive pooling per origin, TLS, ``content-length``, ``chunked``
-and close-delimited bodies. Failures raise httpx's exception classes (``ConnectError``,
+fit in this module: keep-alive pooling per origin, TLS (with the gateway's CA bundle, see
+:mod:`plano_asgi.gateway.tls`), a Host/SNI override (a ``host`` entry in the request
+headers: the provider's ``http_host``), ``content-length``, ``chunked`` and
+close-delimited bodies. Failures raise httpx's exception classes (``ConnectError``,
 ``ReadError``, ``RemoteProtocolError``) so the rest of the gateway handles both clients
 alike. The gateway falls back to httpx when you inject a client or proxies are set in the
 environment.
@@ -29,6 +31,8 @@ __all__ = ["Http1Pool", "Http1Response"]
 
 _MAX_HEAD = 64 * 1024
 _READ = 65536
+_Key = tuple[str, str, int, str | None]
+"""Pool key: scheme, host, port, and the SNI/Host override (``None`` without one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +60,18 @@ class _Connection:
 class Http1Pool:
     """Keep-alive connections per origin, reused most-recent-first."""
 
-    def __init__(self, *, max_idle_per_origin: int = 256, keepalive_expiry: float = 5.0) -> None:
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+    def __init__(
+        self,
+        *,
+        max_idle_per_origin: int = 256,
+        keepalive_expiry: float = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._idle: dict[_Key, list[_Connection]] = {}
         self._origins: dict[str, _Origin] = {}
         self._max_idle = max_idle_per_origin
         self._expiry = keepalive_expiry
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = ssl_context
 
     def _origin(self, url: str) -> _Origin:
         origin = self._origins.get(url)
@@ -79,7 +89,7 @@ class Http1Pool:
                 self._origins[url] = origin
         return origin
 
-    def _take(self, key: tuple[str, str, int]) -> _Connection | None:
+    def _take(self, key: _Key) -> _Connection | None:
         idle = self._idle.get(key)
         now = time.monotonic()
         while idle:
@@ -89,7 +99,7 @@ class Http1Pool:
             conn.close()
         return None
 
-    def release(self, key: tuple[str, str, int], conn: _Connection) -> None:
+    def release(self, key: _Key, conn: _Connection) -> None:
         """Put a connection whose response was read to the end back in the pool."""
         idle = self._idle.setdefault(key, [])
         if len(idle) >= self._max_idle:
@@ -98,7 +108,7 @@ class Http1Pool:
         conn.idle_since = time.monotonic()
         idle.append(conn)
 
-    async def _connect(self, origin: _Origin, seconds: float) -> _Connection:
+    async def _connect(self, origin: _Origin, sni: str | None, seconds: float) -> _Connection:
         context = None
         if origin.scheme == "https":
             if self._ssl is None:
@@ -107,10 +117,16 @@ class Http1Pool:
         try:
             with anyio.fail_after(seconds):
                 reader, writer = await asyncio.open_connection(
-                    origin.host, origin.port, ssl=context, limit=_MAX_HEAD
+                    origin.host,
+                    origin.port,
+                    ssl=context,
+                    server_hostname=sni if context is not None else None,
+                    limit=_MAX_HEAD,
                 )
         except TimeoutError:
             raise  # a subclass of OSError, but the caller reports timeouts as such
+        except ssl.SSLError as exc:  # never fall back to plain text or skip verification
+            raise httpx.ConnectError(f"{type(exc).__name__}: {exc.reason}") from exc
         except OSError as exc:
             raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from exc
         return _Connection(reader, writer)
@@ -130,19 +146,23 @@ class Http1Pool:
         the moment the request is sent until the head arrived, and the response's
         ``first_byte_deadline`` carries it on for the first body bytes. A kept-alive
         connection the server closed meanwhile is detected by the failed exchange and the
-        request is sent once more on a fresh connection.
+        request is sent once more on a fresh connection. A ``host`` entry in ``headers``
+        replaces the Host header and, over TLS, the SNI name the certificate is checked
+        against (connections are pooled per name).
         """
         origin = self._origin(url)
-        key = (origin.scheme, origin.host, origin.port)
-        lines = [f"POST {origin.target} HTTP/1.1", f"host: {origin.host_header}"]
-        lines.extend(f"{name}: {value}" for name, value in headers.items())
+        host = headers.get("host")
+        sni = host.rsplit(":", 1)[0] if host and not host.endswith("]") else host
+        key = (origin.scheme, origin.host, origin.port, sni)
+        lines = [f"POST {origin.target} HTTP/1.1", f"host: {host or origin.host_header}"]
+        lines.extend(f"{name}: {value}" for name, value in headers.items() if name != "host")
         lines.append(f"content-length: {len(body)}")
         payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         for attempt in (0, 1):
             conn = self._take(key)
             reused = conn is not None
             if conn is None:
-                conn = await self._connect(origin, connect_timeout)
+                conn = await self._connect(origin, sni, connect_timeout)
             deadline = anyio.current_time() + first_byte_timeout
             try:
                 with anyio.fail_at(deadline):
@@ -197,7 +217,7 @@ class Http1Response:
     def __init__(
         self,
         pool: Http1Pool,
-        key: tuple[str, str, int],
+        key: _Key,
         conn: _Connection,
         status: int,
         raw_headers: list[tuple[bytes, bytes]],

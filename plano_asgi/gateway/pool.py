@@ -12,6 +12,7 @@ shard, so the number of open connections stays bounded by ``limits``.
 from __future__ import annotations
 
 import itertools
+import ssl
 
 import httpx
 
@@ -21,10 +22,17 @@ __all__ = ["ShardedTransport"]
 class ShardedTransport(httpx.AsyncBaseTransport):
     """``shards`` independent ``httpx.AsyncHTTPTransport`` pools used in turn."""
 
-    def __init__(self, *, shards: int = 16, max_connections: int = 1024) -> None:
+    def __init__(
+        self,
+        *,
+        shards: int = 16,
+        max_connections: int = 1024,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         per_shard = max(1, max_connections // shards)
         limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        context = httpx.create_ssl_context()  # one CA bundle in memory, not one per shard
+        # One CA bundle in memory, not one per shard.
+        context = ssl_context or httpx.create_ssl_context()
         self._shards = [
             httpx.AsyncHTTPTransport(limits=limits, verify=context) for _ in range(shards)
         ]

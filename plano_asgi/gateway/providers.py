@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from plano_asgi.config import ModelProvider
 
-__all__ = ["AZURE_API_VERSION", "Endpoint", "auth_headers", "endpoint_for"]
+__all__ = ["AZURE_API_VERSION", "HOSTED_API_HOSTS", "Endpoint", "auth_headers", "endpoint_for"]
 
 Api = Literal["openai", "anthropic"]
 
@@ -38,6 +38,8 @@ _DEFAULTS: dict[str, tuple[str, str]] = {
     "digitalocean": ("https://inference.do-ai.run", "/v1"),
     "vercel": ("https://ai-gateway.vercel.sh", "/v1"),
 }
+#: Hosts of the hosted APIs above: calls there need a key (see ``plano_asgi.gateway.keys``).
+HOSTED_API_HOSTS = frozenset(origin.split("://", 1)[1] for origin, _ in _DEFAULTS.values())
 # Providers that always need a base_url; only their default path prefix is known.
 _PREFIX_ONLY: dict[str, str] = {
     "ollama": "/v1",

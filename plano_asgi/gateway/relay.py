@@ -32,7 +32,14 @@ from plano_asgi.gateway.streams import (
     StreamFailedError,
     encode_client_event,
 )
-from plano_asgi.gateway.upstream import Failure, UpstreamResponse, next_chunk, relayed_headers
+from plano_asgi.gateway.upstream import (
+    MAX_ERROR_BODY,
+    Failure,
+    UpstreamResponse,
+    error_in_body,
+    next_chunk,
+    relayed_headers,
+)
 from plano_asgi.sse import SSE_HEADERS, SSEDecoder
 
 if TYPE_CHECKING:
@@ -75,6 +82,10 @@ async def relay_body(
             target=call.target.name,
         )
         return Failure(error, retry=True, fall_back=True)
+    if isinstance(obj, dict) and "error" in obj:
+        failure = error_in_body(data, target=call.target.name, secret=call.secret)
+        if failure is not None:
+            return failure
     if call.api != ex.api:
         if ex.api == "openai":
             obj = anthropic_to_openai_response(obj)
@@ -150,16 +161,22 @@ async def relay_stream(
     adapter = _adapter(ex, call)
     idle = call.timeouts.idle
     guard = idle_guard(ex, call.timeouts)
+    seen: list[bytes] = []  # the bytes before the first event: maybe a JSON error
     try:
         with anyio.fail_after(call.timeouts.first_byte):
             while True:
                 if chunk is None:
+                    failure = error_in_body(b"".join(seen), target=name, secret=call.secret)
+                    if failure is not None:
+                        return failure
                     error = UpstreamError(
                         f"Provider '{name}' ended the stream before any event.",
                         hop="provider",
                         target=name,
                     )
                     return Failure(error, retry=True, fall_back=True)
+                if sum(map(len, seen)) < MAX_ERROR_BODY:
+                    seen.append(chunk)
                 out = await _translate(ex, adapter, decoder, chunk)
                 if out or adapter.done:
                     break

@@ -21,10 +21,12 @@ from plano_asgi.config import HopTimeouts
 from plano_asgi.errors import PlanoError, UpstreamError, UpstreamTimeoutError
 from plano_asgi.gateway.anthropic import openai_error_from_anthropic
 from plano_asgi.gateway.retry import retry_after_seconds, should_fall_back, should_retry
+from plano_asgi.gateway.tls import tls_failure_detail
 
 __all__ = [
     "Failure",
     "classify_status",
+    "error_in_body",
     "next_chunk",
     "provider_error",
     "read_error_body",
@@ -152,12 +154,70 @@ def classify_status(
     return Failure(error, retry=retry, fall_back=should_fall_back(status), retry_after=retry_after)
 
 
+def error_in_body(raw: bytes, *, target: str, secret: str | None) -> Failure | None:
+    """A :class:`Failure` when a provider answered HTTP 200 with an error object, else None.
+
+    Some providers (and proxies in front of them) answer a stream request with a plain JSON
+    error and status 200. The client gets the provider's message in the OpenAI envelope:
+    with the provider's own 4xx status when the error object names one (``status`` or a
+    numeric ``code``), else 502. Only a named 408/429/5xx is retried; any other falls back.
+    """
+    text = redact(raw.decode("utf-8", errors="replace"), secret)
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or "choices" in body:
+        return None
+    envelope = openai_error_from_anthropic(body)
+    if envelope is None and isinstance(body.get("error"), dict):
+        envelope = {"error": body["error"]}
+    elif envelope is None and isinstance(body.get("error"), str):
+        envelope = {"error": {"message": body["error"]}}
+    if envelope is None:
+        return None
+    error = envelope["error"]
+    candidates = (error.get("status"), error.get("code"), body.get("status"))
+    named = [v for v in candidates if isinstance(v, int) and 400 <= v <= 599]
+    status = named[0] if named else None
+    if status is not None and status < 500 and status not in (408, 429):
+        failure = provider_error(status, envelope, target=target, retry_after=None)
+        return Failure(failure, retry=False, fall_back=should_fall_back(status))
+    message = " ".join(str(error.get("message") or "an error without a message").split())
+    extra = {key: error[key] for key in ("type", "code", "param") if error.get(key) is not None}
+    extra["provider"] = target
+    return Failure(
+        UpstreamError(
+            f"Provider '{target}' answered with an error: {message[:300]}",
+            hop="provider",
+            target=target,
+            upstream_status=200,
+            extra=extra,
+        ),
+        retry=status is not None and should_retry(status),
+        fall_back=True,
+    )
+
+
 def transport_failure(exc: BaseException, *, target: str, phase: str) -> Failure:
-    """A :class:`Failure` for a connection error or a timeout (both retryable)."""
+    """A :class:`Failure` for a connection error or a timeout.
+
+    Both are retried, except a failed TLS handshake (a certificate that does not match the
+    host or comes from an untrusted CA will not change in a second): that one falls back
+    to the next target at once, and its message says what was wrong.
+    """
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         error: PlanoError = UpstreamTimeoutError(
             f"Provider '{target}' timed out ({phase}).", hop="provider", target=target
         )
+    elif (tls := tls_failure_detail(exc)) is not None:
+        error = UpstreamError(
+            f"Provider '{target}' could not be reached securely: {tls}. Check its base_url "
+            "and http_host, or trust its CA with overrides.upstream_tls_ca_path.",
+            hop="provider",
+            target=target,
+        )
+        return Failure(error, retry=False, fall_back=True)
     else:
         error = UpstreamError(
             f"Provider '{target}' could not be reached: {type(exc).__name__}.",

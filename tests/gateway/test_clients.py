@@ -346,7 +346,7 @@ async def test_served_alone_handles_lifespan_and_404() -> None:
     with anyio.fail_after(10):
         async with FakeProvider("p") as fake:
             config = make_config([provider("openai/gpt-4o", fake.url)])
-            gateway = ModelGateway(config)  # the positional form serving.py uses
+            gateway = ModelGateway(None, config=config)  # the form serving.py uses
             async with serve(gateway, lifespan="on") as srv, httpx.AsyncClient() as http:
                 missing = await http.get(f"{srv.url}/nope")
                 reply = await http.post(

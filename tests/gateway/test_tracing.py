@@ -38,7 +38,8 @@ async def test_span_records_resolution_retries_and_propagates_trace_context() ->
     assert server.attributes is not None
     assert server.attributes["service.name.override"] == "plano(llm)"
     assert llm.attributes is not None
-    assert llm.attributes["llm.provider"] == "openai/gpt-4o"
+    assert llm.attributes["llm.model"] == "openai/gpt-4o"
+    assert llm.attributes["llm.provider"] == "openai"
     assert llm.attributes["plano.retries"] == 1
     assert llm.attributes["http.status_code"] == 200
     assert llm.attributes["llm.usage.prompt_tokens"] == 7
