@@ -22,8 +22,25 @@ from plano_asgi.errors import (
     UpstreamTimeoutError,
 )
 from plano_asgi.filters.base import Filter, FilterCall
+from plano_asgi.filters.chain import FilterChain
+from plano_asgi.filters.http import HttpFilter
+from plano_asgi.filters.registry import FilterRegistry
+from plano_asgi.gateway.app import ModelGateway
+from plano_asgi.gateway.ratelimit import MemoryTokenLimiter, TokenLimiter
+from plano_asgi.gateway.retry import RetryPolicy
+from plano_asgi.middleware import PlanoMiddleware
 from plano_asgi.routing.base import AgentCandidate, RouteDecision, Router
+from plano_asgi.routing.hybrid import HybridRouter
+from plano_asgi.routing.orchestrator import OrchestratorRouter
 from plano_asgi.sse import ServerSentEvent, SSEDecoder, encode_event
+from plano_asgi.telemetry import (
+    MetricsApp,
+    PlanoMetrics,
+    configure_logging,
+    get_metrics,
+    setup_tracing,
+)
+from plano_asgi.tracing import extract_context, inject_headers
 
 __all__ = [
     "AgentCandidate",
@@ -33,21 +50,38 @@ __all__ = [
     "ConfigIssue",
     "Filter",
     "FilterCall",
+    "FilterChain",
+    "FilterRegistry",
     "FilterRejectedError",
+    "HttpFilter",
+    "HybridRouter",
+    "MemoryTokenLimiter",
+    "MetricsApp",
+    "ModelGateway",
     "ModelNotFoundError",
+    "OrchestratorRouter",
     "PayloadTooLargeError",
     "PlanoConfig",
     "PlanoError",
+    "PlanoMetrics",
+    "PlanoMiddleware",
     "PlanoSettings",
     "RateLimitedError",
     "RequestError",
+    "RetryPolicy",
     "RouteDecision",
     "Router",
     "RoutingError",
     "SSEDecoder",
     "ServerSentEvent",
+    "TokenLimiter",
     "UpstreamError",
     "UpstreamTimeoutError",
+    "configure_logging",
     "encode_event",
+    "extract_context",
+    "get_metrics",
+    "inject_headers",
     "load_config",
+    "setup_tracing",
 ]
