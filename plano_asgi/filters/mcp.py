@@ -282,8 +282,13 @@ def _tool_error(tool: str, text: str) -> tuple[int, str]:
 
 
 def _describe(error: BaseException | None) -> str:
+    """Why a session did not open: the exception type, plus the MCP error's own first line
+    (``Not Found``, ``Server returned an error response``) when the server answered."""
     if error is None:
         return "no session"
     while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
         error = error.exceptions[0]
+    if isinstance(error, MCPError) and error.message:
+        first = error.message.splitlines()[0]
+        return f"{type(error).__name__}: {first[:120]}"
     return type(error).__name__

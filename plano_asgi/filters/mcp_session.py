@@ -14,8 +14,10 @@ an httpx2 request hook reads the caller's headers there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
@@ -54,6 +56,66 @@ async def _add_call_headers(request: httpx2.Request) -> None:
             request.headers[name] = value
 
 
+DRAIN_GRACE = 0.25
+"""Seconds we wait for the end of an event-stream reply the SDK closed early (see below)."""
+DRAIN_LIMIT = 64 * 1024
+"""Bytes of such a remainder we read before giving up on reusing the connection."""
+
+
+class _DrainOnClose(httpx2.AsyncByteStream):
+    """A reply body that, when closed unread, first reads its short remainder.
+
+    The MCP SDK closes each event-stream reply to a POST as soon as the JSON-RPC result
+    event arrived, before the server's end of stream. Closing a body that is not fully read
+    discards the connection, so every ``tools/call`` would open a new TCP connection. The
+    server ends such a stream right after the result, so the remainder is a few bytes: read
+    it (bounded in time and size) and the connection goes back to the pool. This runs in
+    the SDK's per-request task, after the result was delivered: callers never wait for it.
+    """
+
+    def __init__(self, inner: httpx2.AsyncByteStream) -> None:
+        self._inner = inner
+        self._finished = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for part in self._inner:
+            yield part
+        self._finished = True
+
+    async def aclose(self) -> None:
+        try:
+            if not self._finished:
+                read = 0
+                # A failure here must not reach the SDK: its result was already delivered.
+                with anyio.move_on_after(DRAIN_GRACE), contextlib.suppress(Exception):
+                    async for part in self._inner:
+                        read += len(part)
+                        if read > DRAIN_LIMIT:
+                            break
+        finally:
+            with anyio.CancelScope(shield=True):  # even when cancelled: never leak a socket
+                await self._inner.aclose()
+
+
+class _ReusingTransport(httpx2.AsyncBaseTransport):
+    """The default transport, with :class:`_DrainOnClose` around event-stream POST replies."""
+
+    def __init__(self) -> None:
+        self._inner = httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self._inner.handle_async_request(request)
+        content_type = response.headers.get("content-type", "")
+        if request.method == "POST" and content_type.startswith("text/event-stream"):
+            stream = response.stream
+            if isinstance(stream, httpx2.AsyncByteStream):
+                response.stream = _DrainOnClose(stream)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def new_http_client(filter_id: str) -> httpx2.AsyncClient:
     """The HTTP client for one filter's sessions (kept across sessions: building one, with
     its TLS context, costs more than the MCP handshake itself on loopback)."""
@@ -63,6 +125,7 @@ def new_http_client(filter_id: str) -> httpx2.AsyncClient:
         # by the filter timeout instead.
         timeout=httpx2.Timeout(30.0, connect=5.0, read=300.0),
         event_hooks={"request": [_add_call_headers]},
+        transport=_ReusingTransport(),
     )
 
 
