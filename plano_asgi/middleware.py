@@ -144,7 +144,7 @@ class PlanoMiddleware:
             except KeyError:
                 issues.append(ConfigIssue("agents", f"agent '{agent.id}' is not declared"))
                 continue
-            timeouts = definition.timeouts or self.listener.timeouts or HopTimeouts()
+            timeouts = _merge_timeouts(self.listener.timeouts, definition.timeouts)
             app = apps.get(agent.id)
             if app is None and definition.app is not None:
                 try:
@@ -280,6 +280,18 @@ class PlanoMiddleware:
             await send(message)
 
         return send_then_close
+
+
+def _merge_timeouts(base: HopTimeouts | None, own: HopTimeouts | None) -> HopTimeouts:
+    """The agent's own timeouts over the listener's, field by field.
+
+    An agent that sets only ``idle`` keeps the listener's ``connect`` and ``first_byte``
+    (fields it leaves out fall back to the listener, then to the defaults).
+    """
+    merged = base or HopTimeouts()
+    if own is None:
+        return merged
+    return merged.model_copy(update={name: getattr(own, name) for name in own.model_fields_set})
 
 
 class _MappingFilters:

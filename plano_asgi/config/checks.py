@@ -19,6 +19,11 @@ from plano_asgi.config.root import PlanoConfig
 __all__ = ["cross_check", "unknown"]
 
 _ENDPOINT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
+_AGENT_TARGET_MISSING = (
+    "required key is missing: give a url or an app ('package.module:attribute'); an agent "
+    "passed in code with PlanoMiddleware(agents={...}) still needs one here, e.g. its "
+    "app's import path (the app passed in code takes precedence)"
+)
 
 
 def cross_check(config: PlanoConfig, issues: IssueCollector) -> None:
@@ -54,7 +59,7 @@ def _check_agents_and_filters(config: PlanoConfig, issues: IssueCollector) -> No
             seen[item_id] = f"{kind}[{index}]"
     for index, agent in enumerate(config.agents):
         if agent.url is None and agent.app is None:
-            issues.error(("agents", index, "url"), "required key is missing")
+            issues.error(("agents", index, "url"), _AGENT_TARGET_MISSING)
         if agent.url is not None:
             _check_url(agent.url, ("agents", index, "url"), issues)
         if agent.app is not None and ":" not in agent.app:

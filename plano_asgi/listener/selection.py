@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -72,6 +72,8 @@ class Selector:
         self.candidates = tuple(AgentCandidate(a.id, a.description) for a in listener.agents)
         self.default = next((a.id for a in listener.agents if a.default), listener.agents[0].id)
         self.routers = tuple(r for r in (router, fallback) if r is not None)
+        self._warmed: set[int] = set()  # indexes into self.routers
+        self._warming: anyio.Lock | None = None
 
     @property
     def router_name(self) -> str:
@@ -79,23 +81,45 @@ class Selector:
         return self.routers[0].name if self.routers else "default"
 
     async def warm_up(self) -> None:
-        """Load router models now (in a worker thread) instead of on the first request."""
+        """Load every router's model and embed the agents now, in a worker thread.
+
+        The middleware calls this on lifespan startup. Without a lifespan (under ``Mount``)
+        the first request warms the first-choice router the same way (the fallback loads
+        when it is first needed), so no request loads a model on the event loop; requests
+        arriving meanwhile wait for it. A router that cannot load is logged and left to
+        fail (and fall back) per request.
+        """
+        await self._warm(range(len(self.routers)))
+
+    async def _warm(self, indexes: Iterable[int]) -> None:
         if len(self.candidates) == 1:
             return
-        for router in self.routers:
-            load = getattr(router, "load", None)
-            if not callable(load):
-                continue
-            try:
+        if self._warming is None:
+            self._warming = anyio.Lock()
+        async with self._warming:
+            for index in indexes:
+                if index not in self._warmed:
+                    await self._warm_router(self.routers[index])
+                    self._warmed.add(index)
+
+    async def _warm_router(self, router: Router) -> None:
+        prepare = getattr(router, "prepare", None)
+        load = getattr(router, "load", None)
+        try:
+            if callable(prepare):
+                await anyio.to_thread.run_sync(prepare, self.candidates)
+            elif callable(load):
                 await anyio.to_thread.run_sync(load)
-            except Exception as exc:
-                logger.warning("router %s could not load its model: %s", router.name, exc)
+        except Exception as exc:
+            logger.warning("router %s could not load its model: %s", router.name, exc)
 
     async def select(self, messages: Sequence[ChatMessage]) -> Selection:
         """The agents that handle the latest turn of ``messages``."""
         started = time.perf_counter()
         if len(self.candidates) == 1:
             return Selection((self.candidates[0].id,), "single_agent", None, _ms(started))
+        if self.routers and 0 not in self._warmed:
+            await self._warm([0])
         known = {candidate.id for candidate in self.candidates}
         reasons: list[str] = []
         failures: list[tuple[str, str]] = []

@@ -39,6 +39,14 @@ class HybridRouter:
         if callable(load):
             load()
 
+    def prepare(self, agents: Sequence[AgentCandidate]) -> None:
+        """Load the local router's model and embed ``agents`` now (blocking; see LocalRouter)."""
+        prepare = getattr(self.local, "prepare", None)
+        if callable(prepare):
+            prepare(agents)
+        else:
+            self.load()
+
     async def route(
         self, messages: Sequence[ChatMessage], agents: Sequence[AgentCandidate]
     ) -> RouteDecision:

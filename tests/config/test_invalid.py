@@ -68,7 +68,13 @@ CASES = [
     pytest.param(
         ("version: v0.3.0\nagents:\n  - id: a\nlisteners: []\n"),
         [
-            (3, "agents[0].url", "required key is missing"),
+            (
+                3,
+                "agents[0].url",
+                "required key is missing: give a url or an app ('package.module:attribute'); "
+                "an agent passed in code with PlanoMiddleware(agents={...}) still needs one "
+                "here, e.g. its app's import path (the app passed in code takes precedence)",
+            ),
         ],
         id="agent-missing-url",
     ),

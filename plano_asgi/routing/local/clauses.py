@@ -14,8 +14,15 @@ import re
 __all__ = ["split_clauses"]
 
 _SENTENCES = re.compile(r"(?<=[.!?;])\s+|\n+")
+# A conjunction starts a new clause unless what follows it is only a prepositional phrase
+# ("a hotel and in the same area", "from Seattle and to Denver"): that still describes the
+# same request. A bare "also" ("I am also looking for") is an adverb inside a clause, not
+# a joint; it only splits after a comma.
+_PREPOSITION = r"(?:in|on|at|to|from|for|with|near|by|of|into|around|within|without|inside)\b"
 _CONJUNCTIONS = re.compile(
-    r",?\s+(?:and\s+also|and\s+then|and\s+what\s+about|and|also|plus|as\s+well\s+as|then)\s+"
+    r",?\s+(?:and\s+also|and\s+then|and\s+what\s+about|and|plus|as\s+well\s+as|then)\s+"
+    rf"(?!{_PREPOSITION})"
+    rf"|,\s*also\s+(?!{_PREPOSITION})"
     r"|,\s+(?=(?:what|how|can|could|is|are|do|does|will|book|find|get|show|tell)\b)",
     re.IGNORECASE,
 )
@@ -26,9 +33,10 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 def split_clauses(text: str, *, max_clauses: int = 4, min_words: int = 2) -> list[str]:
     """Split ``text`` into at most ``max_clauses`` clauses, in reading order.
 
-    Sentences come first, then conjunctions inside a sentence ("and", "also", "plus",
-    ", then"). Fragments with fewer than ``min_words`` words are glued back onto their
-    neighbour, so "Paris and London" stays whole. A turn with one clause returns ``[text]``.
+    Sentences come first, then conjunctions inside a sentence ("and", ", also", "plus",
+    ", then"), except before a prepositional phrase. Fragments with fewer than
+    ``min_words`` words are glued back onto their neighbour, so "Paris and London" stays
+    whole. A turn with one clause returns ``[text]``.
     """
     clauses: list[str] = []
     for sentence in _SENTENCES.split(text.strip()):

@@ -53,8 +53,9 @@ class Encoder(Protocol):
 
     Plug in any sentence embedder (fastembed, sentence-transformers, an embeddings endpoint)
     by giving it this one method. Rows should be L2-normalised; the router normalises again
-    to be safe. Set ``blocking = True`` on encoders that do I/O, so the router calls them
-    in a worker thread instead of on the event loop.
+    to be safe. The router calls ``encode`` from worker threads, possibly several at once,
+    so it must be thread-safe. (``blocking = True``, which older versions needed for
+    encoders that do I/O, is still accepted and no longer needed.)
     """
 
     def encode(self, texts: Sequence[str]) -> Vectors:

@@ -54,9 +54,11 @@ class LocalRouterSettings:
 
     ``oos_threshold``: a first turn whose best agent scores below it fits no agent.
     ``multi_threshold`` / ``multi_margin``: how clearly a clause must point at an agent to
-    count as its own request; clauses are only looked at when the whole turn's runner-up
-    agent scores at least ``multi_gate`` and within ``multi_gap`` of the best (a turn that
-    asks two agents scores high for both).
+    anchor a multi-agent turn; once one clause does, the other clauses need only clear
+    ``multi_support_margin`` over their runner-up (a clause about flights may still score
+    fairly for a weather agent whose description mentions travellers). Clauses are only
+    looked at when the whole turn's runner-up agent scores at least ``multi_gate`` and
+    within ``multi_gap`` of the best (a turn that asks two agents scores high for both).
     ``confidence_scale``: how far (in score units) a turn must clear the out-of-scope
     threshold to be fully confident. ``cue_switch``: the handoff prior for a turn with
     words that announce another request ("also", "another", "as well"); ``None`` = as usual.
@@ -67,6 +69,7 @@ class LocalRouterSettings:
     oos_threshold: float = 0.5
     multi_threshold: float = 0.85
     multi_margin: float = 0.55
+    multi_support_margin: float = 0.3
     multi_gate: float = 0.7
     multi_gap: float = 0.3
     cue_switch: float | None = 0.5
@@ -105,7 +108,10 @@ class LocalRouter:
 
     Pass ``encoder`` to use your own sentence embedder (anything with
     ``encode(texts) -> np.ndarray``); the default is the pinned all-MiniLM-L6-v2 int8 model.
-    Encoders that set ``blocking = True`` (network ones) run in a worker thread.
+    :meth:`route` runs the encoder and the scoring in a worker thread; the caches are
+    shared between threads (locked maps, values published whole), so concurrent turns
+    get the same decisions as sequential ones. Call :meth:`prepare` at startup to move the
+    model load and the agents' embeddings off the first request.
     """
 
     name = "local_v1"
@@ -123,7 +129,9 @@ class LocalRouter:
         self._scores: _LRU[tuple[int, str], Scores] = _LRU(cache_size)
         self._profiles: _LRU[tuple[tuple[str, str], ...], tuple[int, AgentProfiles]] = _LRU(32)
         self._profile_serial = 0
-        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self.profile_builds = 0
+        """How many agent sets have had their descriptions embedded (for tests, metrics)."""
 
     def load(self) -> None:
         """Load the model now instead of on the first request (e.g. at startup)."""
@@ -131,13 +139,27 @@ class LocalRouter:
         if callable(load):
             load()
 
+    def prepare(self, agents: Sequence[AgentCandidate]) -> None:
+        """Load the model and embed ``agents``' descriptions now, not on the first turn.
+
+        Blocking (hundreds of milliseconds to seconds): call it from a worker thread, as
+        the listener does on startup. Routing the same agent set later reuses the result.
+        """
+        self.load()
+        if len(agents) > 1:
+            self._profiles_for(agents)
+
     async def route(
         self, messages: Sequence[ChatMessage], agents: Sequence[AgentCandidate]
     ) -> RouteDecision:
-        """Route the latest user turn of ``messages`` (see :meth:`decide`)."""
-        if getattr(self.encoder, "blocking", False):
-            return await anyio.to_thread.run_sync(self.decide, messages, agents)
-        return self.decide(messages, agents)
+        """Route the latest user turn of ``messages`` (see :meth:`decide`).
+
+        The work (an encoder pass, a few matrix products) runs in a worker thread, so
+        other requests and streams on the event loop are not held up by it.
+        """
+        if len(agents) <= 1:
+            return self.decide(messages, agents)
+        return await anyio.to_thread.run_sync(self.decide, messages, agents)
 
     def decide(
         self, messages: Sequence[ChatMessage], agents: Sequence[AgentCandidate]
@@ -207,30 +229,38 @@ class LocalRouter:
         if len(clauses) < 2:
             return []
         self._ensure_vectors(clauses)
+        settings = self.settings
         chosen: list[int] = []
+        anchored = False
         for clause in clauses:
             scores = self._turn_scores(serial, profiles, clause)
             order = np.argsort(scores)[::-1]
             best, second = float(scores[order[0]]), float(scores[order[1]])
-            if (
-                best >= self.settings.multi_threshold
-                and best - second >= self.settings.multi_margin
-            ):
-                agent = int(order[0])
-                if agent not in chosen:
-                    chosen.append(agent)
-        return chosen
+            margin = best - second
+            if best < settings.multi_threshold or margin < settings.multi_support_margin:
+                continue
+            anchored = anchored or margin >= settings.multi_margin
+            agent = int(order[0])
+            if agent not in chosen:
+                chosen.append(agent)
+        return chosen if anchored and len(chosen) >= 2 else []
 
     def _profiles_for(self, agents: Sequence[AgentCandidate]) -> tuple[int, AgentProfiles]:
         key = agent_set_key(agents)
         cached = self._profiles.get(key)
         if cached is not None:
             return cached
-        profiles = AgentProfiles.build(agents, self._embed)
-        with self._lock:
+        # One builder per router: concurrent first turns wait for it instead of each
+        # embedding the same descriptions (and publishing competing serials).
+        with self._build_lock:
+            cached = self._profiles.get(key)
+            if cached is not None:
+                return cached
+            profiles = AgentProfiles.build(agents, self._embed)
             self._profile_serial += 1
             entry = (self._profile_serial, profiles)
-        self._profiles.put(key, entry)
+            self._profiles.put(key, entry)
+            self.profile_builds += 1
         return entry
 
     def _embed(self, texts: Sequence[str]) -> Vectors:
