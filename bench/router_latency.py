@@ -24,7 +24,8 @@ from pathlib import Path
 from plano_asgi.chat import ChatMessage
 from plano_asgi.routing.base import AgentCandidate
 
-DEFAULT_DATA = Path("/work/shared/data/route_dev.jsonl")
+# The routing data set lives beside the repository (shared/data); pass --data elsewhere.
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "route_dev.jsonl"
 
 
 def rss_mb() -> float:
