@@ -19,7 +19,6 @@ import contextlib
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, TypeAlias, TypeVar, overload
 
 from openai import AsyncOpenAI
@@ -33,6 +32,7 @@ from plano_agent_sdk.gateway import gateway_client
 from plano_agent_sdk.request import AgentRequest
 from plano_agent_sdk.streaming import Chunk, HandlerResult
 from plano_asgi._asgi import route_path, send_error, send_json
+from plano_asgi._lifecycle import AsyncCloseable
 from plano_asgi.errors import RequestError
 
 __all__ = ["Agent", "HandlerFunc"]
@@ -55,7 +55,7 @@ class _Registration:
     is_generator: bool
 
 
-class Agent:
+class Agent(AsyncCloseable):
     """One agent as an ASGI app: register your logic with :meth:`handler`, serve it anywhere.
 
     ``name`` is the agent id (the ``agents[].id`` in ``plano_config.yaml``);
@@ -149,17 +149,6 @@ class Agent:
         previous = (self._llm, self._owns_llm)
         self._llm, self._owns_llm = client, owned
         return previous
-
-    async def __aenter__(self) -> Agent:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:

@@ -21,7 +21,6 @@ import importlib
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -29,6 +28,7 @@ from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plano_asgi._asgi import route_path, send_json
+from plano_asgi._lifecycle import AsyncCloseable
 from plano_asgi.config import HopTimeouts, PlanoConfig, load_config
 from plano_asgi.errors import ConfigError, ConfigIssue, RequestError, error_body
 from plano_asgi.filters.base import Filter
@@ -52,7 +52,7 @@ _HEALTH = "/healthz"
 _METRICS = "/metrics"
 
 
-class PlanoMiddleware:
+class PlanoMiddleware(AsyncCloseable):
     """Serve one agent listener of a Plano config inside any ASGI app, or on its own.
 
     Wrap an app (``PlanoMiddleware(app, config=...)``), add it with
@@ -187,17 +187,6 @@ class PlanoMiddleware:
             await self._owned_filters.aclose()
         if self._owns_client:
             await self.client.aclose()
-
-    async def __aenter__(self) -> PlanoMiddleware:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- ASGI -------------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import urllib.request
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plano_asgi._asgi import route_path, send_json
+from plano_asgi._lifecycle import AsyncCloseable
 from plano_asgi.config import HopTimeouts, PlanoConfig
 from plano_asgi.errors import ConfigError, ConfigIssue, error_body
 from plano_asgi.filters.chain import FilterChain
@@ -45,7 +45,7 @@ logger = logging.getLogger("plano_asgi.gateway")
 _ROUTES = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
 
 
-class ModelGateway:
+class ModelGateway(AsyncCloseable):
     """Serve the ``type: model`` listener of a config: resolution, failover, translation.
 
     Use it on its own (``uvicorn.run(ModelGateway(config=config))``), mounted under a prefix,
@@ -220,17 +220,6 @@ class ModelGateway:
             await self._pool.aclose()
         if self._owns_client:
             await self._client.aclose()
-
-    async def __aenter__(self) -> ModelGateway:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 async def _method_not_allowed(send: Send, allowed: str) -> None:
