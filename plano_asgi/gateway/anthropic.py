@@ -53,6 +53,17 @@ def text_of(content: Any) -> str:
     return ""
 
 
+def tool_use_block(call: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI ``tool_calls[]`` entry as an Anthropic ``tool_use`` block."""
+    function = call.get("function", {})
+    return {
+        "type": "tool_use",
+        "id": call.get("id", ""),
+        "name": function.get("name", ""),
+        "input": parse_args(function.get("arguments")),
+    }
+
+
 def parse_args(arguments: Any) -> Any:
     if isinstance(arguments, dict):
         return arguments
@@ -110,16 +121,7 @@ def openai_to_anthropic_request(body: dict[str, Any], model: str) -> dict[str, A
             system.append(text_of(content))
         elif role == "assistant":
             blocks = _to_anthropic_content(content)
-            for call in message.get("tool_calls") or ():
-                function = call.get("function", {})
-                blocks.append(
-                    {
-                        "type": "tool_use",
-                        "id": call.get("id", ""),
-                        "name": function.get("name", ""),
-                        "input": parse_args(function.get("arguments")),
-                    }
-                )
+            blocks.extend(tool_use_block(call) for call in message.get("tool_calls") or ())
             append("assistant", blocks)
         elif role in ("tool", "function"):
             result = {

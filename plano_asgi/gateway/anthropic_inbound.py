@@ -11,7 +11,7 @@ import json
 import uuid
 from typing import Any
 
-from plano_asgi.gateway.anthropic import TO_ANTHROPIC_STOP, parse_args, text_of
+from plano_asgi.gateway.anthropic import TO_ANTHROPIC_STOP, text_of, tool_use_block
 
 __all__ = ["anthropic_to_openai_request", "openai_to_anthropic_response"]
 
@@ -129,16 +129,7 @@ def openai_to_anthropic_response(body: dict[str, Any], model: str) -> dict[str, 
     text = text_of(message.get("content"))
     if text:
         content.append({"type": "text", "text": text})
-    for call in message.get("tool_calls") or ():
-        function = call.get("function", {})
-        content.append(
-            {
-                "type": "tool_use",
-                "id": call.get("id", ""),
-                "name": function.get("name", ""),
-                "input": parse_args(function.get("arguments")),
-            }
-        )
+    content.extend(tool_use_block(call) for call in message.get("tool_calls") or ())
     usage = body.get("usage") or {}
     return {
         "id": "msg_" + str(body.get("id") or uuid.uuid4().hex).removeprefix("chatcmpl-"),
