@@ -41,6 +41,10 @@ class PlanoSettings(BaseSettings):
     otlp_endpoint: str | None = None
     """OTLP/HTTP endpoint for traces (``PLANO_OTLP_ENDPOINT``); the config and
     ``OTEL_EXPORTER_OTLP_*`` come next."""
+    ratelimit_redis_url: str | None = None
+    """Redis shared by every gateway process for ``ratelimits`` buckets
+    (``PLANO_RATELIMIT_REDIS_URL``, e.g. ``redis://127.0.0.1:6379/0``); unset, each
+    process keeps its own buckets. Needs the ``plano-asgi[redis]`` extra."""
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plano_asgi._asgi import route_path, send_json
 from plano_asgi._lifecycle import AsyncCloseable
-from plano_asgi.config import HopTimeouts, PlanoConfig
+from plano_asgi.config import HopTimeouts, PlanoConfig, PlanoSettings
 from plano_asgi.errors import ConfigError, ConfigIssue, error_body
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.gateway.exchange import Exchange, GatewayDeps
@@ -62,8 +62,10 @@ class ModelGateway(AsyncCloseable):
     ``input_filters`` run on every request body before the provider call; ``output_filters``
     on every response event (or the whole body when not streaming). Without them, the
     listener's ``input_filters``/``output_filters`` ids are built from the config.
-    ``retry`` and ``limiter`` replace the retry policy and the rate-limit store; ``tracer``
-    the OpenTelemetry tracer (default: the library tracer from the global provider);
+    ``retry`` and ``limiter`` replace the retry policy and the rate-limit store (default:
+    Redis at ``PLANO_RATELIMIT_REDIS_URL`` when set and the config has ``ratelimits``, else
+    per-process buckets); ``tracer`` the OpenTelemetry tracer (default: the library tracer
+    from the global provider);
     ``metrics`` the metric set served on ``/metrics`` (default: the process-wide one).
     """
 
@@ -124,6 +126,13 @@ class ModelGateway(AsyncCloseable):
         retry = retry or RetryPolicy()
         if retry.max_retries is None and listener is not None:
             retry = dataclasses.replace(retry, max_retries=listener.max_retries)
+        self._owned_limiter: Any = None
+        if limiter is None and config.ratelimits:
+            redis_url = PlanoSettings().ratelimit_redis_url
+            if redis_url:
+                from plano_asgi.gateway.ratelimit_redis import RedisTokenLimiter
+
+                limiter = self._owned_limiter = RedisTokenLimiter.from_url(redis_url)
         self.resolver = ModelResolver(config)
         self._deps = GatewayDeps(
             client=self._client,
@@ -212,12 +221,15 @@ class ModelGateway(AsyncCloseable):
         return send_then_close
 
     async def aclose(self) -> None:
-        """Close the HTTP client (if the gateway made it) and any filters it built."""
+        """Close the HTTP client and Redis limiter (if the gateway made them) and filters."""
         if self._registry is not None:
             await self._registry.aclose()
             self._registry = None
         if self._pool is not None:
             await self._pool.aclose()
+        if self._owned_limiter is not None:
+            await self._owned_limiter.aclose()
+            self._owned_limiter = None
         if self._owns_client:
             await self._client.aclose()
 
