@@ -27,6 +27,7 @@ from plano_asgi.filters.http import HttpFilter
 from plano_asgi.filters.registry import FilterRegistry
 from plano_asgi.gateway.app import ModelGateway
 from plano_asgi.gateway.ratelimit import MemoryTokenLimiter, TokenLimiter
+from plano_asgi.gateway.ratelimit_redis import RedisTokenLimiter
 from plano_asgi.gateway.retry import RetryPolicy
 from plano_asgi.middleware import PlanoMiddleware
 from plano_asgi.routing.base import AgentCandidate, RouteDecision, Router
@@ -67,6 +68,7 @@ __all__ = [
     "PlanoMiddleware",
     "PlanoSettings",
     "RateLimitedError",
+    "RedisTokenLimiter",
     "RequestError",
     "RetryPolicy",
     "RouteDecision",
