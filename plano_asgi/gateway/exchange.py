@@ -10,85 +10,39 @@ until the provider produced its first event, so a slow or broken start can still
 retried. Once the stream is open, a failure ends it with exactly one in-band error event;
 a stream that stops without the provider's end marker is reported the same way, never
 passed off as complete. The client going away cancels the provider call.
+
+The provider side lives beside it: :mod:`~plano_asgi.gateway.attempts` (retries and
+fallbacks), :mod:`~plano_asgi.gateway.outbound` (each provider request) and
+:mod:`~plano_asgi.gateway.relay` (the answer back to the client).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
-import httpx
-from opentelemetry.trace import Tracer
 from starlette.types import Message, Receive, Scope, Send
 
 from plano_asgi._asgi import ClientDisconnectedError, read_body, route_path, send_json
-from plano_asgi.config import HopTimeouts, Tracing
-from plano_asgi.errors import PlanoError, RateLimitedError, RequestError, UpstreamError
+from plano_asgi.errors import PlanoError, RequestError, UpstreamError
 from plano_asgi.filters.base import FilterCall
 from plano_asgi.filters.chain import FilterChain
-from plano_asgi.gateway.anthropic import anthropic_error, openai_to_anthropic_request
-from plano_asgi.gateway.anthropic_inbound import anthropic_to_openai_request
-from plano_asgi.gateway.http1 import Http1Pool
-from plano_asgi.gateway.keys import missing_key, needs_key
-from plano_asgi.gateway.providers import Api, Endpoint, auth_headers
-from plano_asgi.gateway.ratelimit import RateLimiter
-from plano_asgi.gateway.relay import ProviderCall, dumps, relay_body, relay_stream
-from plano_asgi.gateway.resolution import ModelResolver, Target
-from plano_asgi.gateway.retry import RetryPolicy
-from plano_asgi.gateway.streams import (
-    in_band_error,
-)
-from plano_asgi.gateway.upstream import (
-    Failure,
-    UpstreamResponse,
-    classify_status,
-    next_chunk,
-    read_error_body,
-    transport_failure,
-)
+from plano_asgi.gateway.anthropic import anthropic_error
+from plano_asgi.gateway.attempts import serve_targets
+from plano_asgi.gateway.deps import GatewayDeps
+from plano_asgi.gateway.providers import Api
+from plano_asgi.gateway.streams import in_band_error
 from plano_asgi.telemetry.attributes import SERVICE_LLM
-from plano_asgi.telemetry.metrics import PlanoMetrics
 from plano_asgi.telemetry.request import RequestTrace
 from plano_asgi.telemetry.spans import LLMSpan
-from plano_asgi.tracing import inject_headers
 
 __all__ = ["Exchange", "GatewayDeps"]
 
 logger = logging.getLogger("plano_asgi.gateway")
 
 _FORWARDED = ("x-request-id", "traceparent", "tracestate")
-
-
-@dataclass(frozen=True, slots=True)
-class GatewayDeps:
-    """What every exchange shares: built once by :class:`~plano_asgi.gateway.app.ModelGateway`."""
-
-    client: httpx.AsyncClient
-    pool: Http1Pool | None
-    """Set when the gateway owns its client: provider calls use the lean HTTP/1.1 pool."""
-    resolver: ModelResolver
-    endpoints: dict[str, Endpoint | None]
-    timeouts: dict[str, HopTimeouts]
-    retry: RetryPolicy
-    limiter: RateLimiter
-    input_filters: FilterChain | None
-    output_filters: FilterChain | None
-    max_body_bytes: int
-    tracer: Tracer | None = None
-    listener: str = "llm"
-    """The model listener's name (spans, metrics and the access log)."""
-    tracing: Tracing | None = None
-    """``config.tracing``: custom span attributes."""
-    metrics: PlanoMetrics | None = None
-    """Where request and model metrics go (default: the process-wide set)."""
-    filter_types: Mapping[str, str] = field(default_factory=dict)
-    """Filter id -> ``http`` or ``mcp``, for filter span names."""
 
 
 class Exchange:
@@ -187,7 +141,7 @@ class Exchange:
         async with anyio.create_task_group() as group:
             group.start_soon(self._watch_disconnect, group.cancel_scope)
             try:
-                await self._serve(targets, body, original)
+                await serve_targets(self, targets, body, original)
             except PlanoError as exc:
                 await self._fail(exc)
             except Exception as exc:
@@ -220,151 +174,6 @@ class Exchange:
         if message["type"] == "http.response.body" and not message.get("more_body", False):
             self.finished = True
 
-    # -- attempts -----------------------------------------------------------------------
-
-    async def _serve(
-        self, targets: tuple[Target, ...], body: dict[str, Any], raw: bytes | None
-    ) -> None:
-        policy = self.deps.retry
-        retries = policy.retries_for(self.headers.get("x-envoy-max-retries"))
-        last: Failure | None = None
-        for position, target in enumerate(targets):
-            if position:
-                logger.warning(
-                    "falling back from %s to %s", targets[position - 1].name, target.name
-                )
-                if self.llm is not None:
-                    error = last.error if last is not None else None
-                    self.llm.fallback(target.name, target.provider.prefix, error)
-            if self.deps.limiter:
-                try:
-                    await self.deps.limiter.check(target.provider, self.headers, body)
-                except RateLimitedError as exc:
-                    last = Failure(exc, retry=False, fall_back=True)
-                    continue
-            try:
-                call = self._prepare(target, body, raw)
-            except UpstreamError as exc:  # no endpoint known, or no key: not called
-                last = Failure(exc, retry=False, fall_back=True)
-                continue
-            for attempt in range(retries + 1):
-                if attempt and last is not None:
-                    wait = policy.backoff(attempt, last.retry_after)
-                    logger.info("retrying %s in %.3fs (attempt %d)", target.name, wait, attempt + 1)
-                    if self.llm is not None:
-                        upstream = getattr(last.error, "upstream_status", None)
-                        self.llm.retry(last.error, status=upstream)
-                    await anyio.sleep(wait)
-                failure = await self._attempt(call)
-                if failure is None:
-                    return
-                last = failure
-                logger.warning(
-                    "provider %s attempt %d failed: %s",
-                    target.name,
-                    attempt + 1,
-                    failure.error.message,
-                )
-                if not failure.retry:
-                    break
-                if failure.retry_after is not None and failure.retry_after > policy.max_retry_after:
-                    break
-            if last is not None and not last.fall_back:
-                break
-        assert last is not None
-        raise last.error
-
-    def _prepare(self, target: Target, body: dict[str, Any], raw: bytes | None) -> ProviderCall:
-        provider = target.provider
-        endpoint = self.deps.endpoints.get(provider.display_name)
-        if endpoint is None:
-            raise UpstreamError(
-                f"Provider '{target.name}' has no known endpoint; give it a base_url.",
-                hop="provider",
-                target=target.name,
-            )
-        if endpoint.api == self.api:
-            if raw is not None and body.get("model") == target.model:
-                content = raw
-            else:
-                content = dumps({**body, "model": target.model})
-        elif self.api == "openai":
-            content = dumps(openai_to_anthropic_request(body, target.model))
-        else:
-            content = dumps(anthropic_to_openai_request(body, target.model))
-        headers, secret = auth_headers(provider, endpoint, self.headers)
-        if not secret and needs_key(provider, endpoint):
-            raise missing_key(provider, target.name)
-        if provider.http_host:
-            headers["host"] = provider.http_host  # Host and SNI override
-        headers["content-type"] = "application/json"
-        headers["accept-encoding"] = "identity"
-        if self.stream:
-            headers["accept"] = "text/event-stream"
-        if "x-request-id" in self.headers:
-            headers["x-request-id"] = self.headers["x-request-id"]
-        context = self.llm.context if self.llm is not None else self.trace.context
-        inject_headers(headers, context, incoming=self.headers)
-        return ProviderCall(
-            target,
-            endpoint.api,
-            endpoint.url(target.model),
-            headers,
-            content,
-            self.deps.timeouts[provider.display_name],
-            secret,
-        )
-
-    async def _attempt(self, call: ProviderCall) -> Failure | None:
-        t = call.timeouts
-        # httpx's per-read timeout is max(first_byte, idle); an explicit idle deadline is
-        # needed only when idle is the shorter one.
-        timeout = httpx.Timeout(
-            connect=t.connect, read=max(t.first_byte, t.idle), write=t.connect, pool=t.connect
-        )
-        response: UpstreamResponse | None = None
-        phase = "waiting for the first byte"
-        try:
-            with anyio.fail_after(t.connect + t.first_byte):
-                if self.deps.pool is not None:
-                    response = await self.deps.pool.post(
-                        call.url,
-                        call.headers,
-                        call.content,
-                        connect_timeout=t.connect,
-                        first_byte_timeout=t.first_byte,
-                    )
-                else:
-                    request = self.deps.client.build_request(
-                        "POST",
-                        call.url,
-                        headers=call.headers,
-                        content=call.content,
-                        timeout=timeout,
-                        extensions=_sni(call.headers),
-                    )
-                    response = await self.deps.client.send(request, stream=True)
-                chunks = response.aiter_raw()
-                if response.status_code >= 400:
-                    raw = await read_error_body(response, t)
-                    return classify_status(
-                        response, raw, target=call.target.name, secret=call.secret
-                    )
-                deadline = getattr(response, "first_byte_deadline", math.inf)
-                with anyio.fail_at(deadline):
-                    first = await next_chunk(chunks, None)
-            phase = "reading the response"
-            if self.stream:
-                return await relay_stream(self, call, response, chunks, first)
-            return await relay_body(self, call, response, chunks, first)
-        except (httpx.TransportError, TimeoutError) as exc:
-            return transport_failure(exc, target=call.target.name, phase=phase)
-        finally:
-            if response is not None:
-                # Shielded: on client disconnect this runs cancelled and must still close.
-                with anyio.CancelScope(shield=True):
-                    await response.aclose()
-
     # -- errors -------------------------------------------------------------------------
 
     async def end_in_band(self, message: str) -> None:
@@ -384,9 +193,3 @@ class Exchange:
         if self.api == "anthropic":
             body = anthropic_error(exc.status_code, body)
         await send_json(self.send, exc.status_code, body, exc.headers())
-
-
-def _sni(headers: dict[str, str]) -> dict[str, Any] | None:
-    # httpx sends a ``host`` header as given; the TLS name must follow it.
-    host = headers.get("host")
-    return {"sni_hostname": host.rsplit(":", 1)[0]} if host else None

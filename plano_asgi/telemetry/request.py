@@ -21,20 +21,18 @@ The spans follow Plano (spec §5.2-5.4); metrics go to :func:`get_metrics` unles
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Literal
+from typing import Literal
 
 from opentelemetry import context as otel_context, trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 from starlette.types import Scope
 
 from plano_asgi._asgi import route_path
 from plano_asgi.config.models import Tracing
-from plano_asgi.errors import PlanoError
 from plano_asgi.filters.base import Filter
 from plano_asgi.telemetry.attributes import (
     SERVICE_AGENT,
@@ -45,9 +43,9 @@ from plano_asgi.telemetry.attributes import (
     custom_attributes,
 )
 from plano_asgi.telemetry.filtering import TracedFilter, filter_span
-from plano_asgi.telemetry.logs import RequestLog, log_request
-from plano_asgi.telemetry.metrics import PlanoMetrics, get_metrics, status_class
-from plano_asgi.telemetry.spans import Decision, HopSpan, LLMSpan, ModelRoutingSpan, RoutingSpan
+from plano_asgi.telemetry.metrics import PlanoMetrics, get_metrics
+from plano_asgi.telemetry.recording import RequestRecorder, start_span
+from plano_asgi.telemetry.spans import HopSpan, LLMSpan, ModelRoutingSpan, RoutingSpan
 from plano_asgi.tracing import TRACER_NAME, StreamSpan, extract_context
 
 __all__ = ["RequestTrace", "TracedFilter"]
@@ -55,43 +53,13 @@ __all__ = ["RequestTrace", "TracedFilter"]
 Attributes = Mapping[str, AttributeValue | None]
 
 
-class RequestTrace:
+class RequestTrace(RequestRecorder):
     """The spans, metrics and log line of one request on one listener.
 
-    Per-request state: create it in the request, never share it between requests.
+    Per-request state: create it in the request, never share it between requests. The
+    child spans come from here; the timings and the closing record (server span, metrics,
+    log line) from :class:`~plano_asgi.telemetry.recording.RequestRecorder`.
     """
-
-    def __init__(
-        self,
-        server: StreamSpan,
-        *,
-        listener: str,
-        handler: str,
-        method: str,
-        path: str,
-        request_id: str,
-        custom: Mapping[str, str],
-        metrics: PlanoMetrics | None,
-        tracer: trace.Tracer | None = None,
-        log: bool = True,
-    ) -> None:
-        self.server = server
-        self.listener = listener
-        self.handler = handler
-        self.method = method
-        self.path = path
-        self.request_id = request_id
-        self.custom = dict(custom)
-        self.metrics = metrics
-        self._tracer = tracer or trace.get_tracer(TRACER_NAME)
-        self._log = log
-        self._started = time.perf_counter()
-        self._ttft: float | None = None
-        self._decision: Decision | None = None
-        self._llm: LLMSpan | None = None
-        self._record: RequestLog | None = None
-        if metrics is not None:
-            metrics.in_flight.inc(listener=listener)
 
     @classmethod
     def start(
@@ -133,7 +101,7 @@ class RequestTrace:
         }
         otel_tracer = tracer or trace.get_tracer(TRACER_NAME)
         parent = extract_context(headers)
-        span = _raw(otel_tracer, name, parent, SpanKind.SERVER, attributes)
+        span = start_span(otel_tracer, name, parent, SpanKind.SERVER, attributes)
         return cls(
             StreamSpan(span, parent, SpanKind.SERVER),
             listener=listener,
@@ -146,25 +114,6 @@ class RequestTrace:
             tracer=otel_tracer,
             log=log,
         )
-
-    @property
-    def context(self) -> Context:
-        """The server span's context: the parent for hops you trace yourself."""
-        return self.server.context
-
-    @property
-    def trace_id(self) -> str | None:
-        """The 32-hex trace id (``None`` when there is no valid trace)."""
-        return self.server.trace_id
-
-    def first_byte(self) -> None:
-        """Call when the first response body byte goes to the client (time to first token)."""
-        if self._ttft is None:
-            self._ttft = time.perf_counter() - self._started
-
-    def note_decision(self, decision: Decision) -> None:
-        """Remember the routing decision for the log line (``RoutingSpan.decided`` calls it)."""
-        self._decision = decision
 
     @contextmanager
     def routing(self) -> Iterator[RoutingSpan]:
@@ -314,70 +263,6 @@ class RequestTrace:
         )
         self._llm = span
         return span
-
-    def end(self, *, status: int, error: BaseException | str | None = None) -> RequestLog:
-        """End the request once: server span, request metrics and the log line.
-
-        ``status`` is what the client got (0 if it left first). Returns the logged record.
-        """
-        if self._record is not None:
-            return self._record
-        duration = time.perf_counter() - self._started
-        decision = self._decision
-        code = error.code if isinstance(error, PlanoError) else None
-        if error is not None and code is None:
-            code = type(error).__name__ if isinstance(error, BaseException) else "error"
-        self._record = RequestLog(
-            request_id=self.request_id,
-            listener=self.listener,
-            method=self.method,
-            path=self.path,
-            status=status,
-            duration_ms=duration * 1000.0,
-            trace_id=self.trace_id,
-            ttft_ms=None if self._ttft is None else self._ttft * 1000.0,
-            agents=decision.agents if decision else (),
-            router=decision.router if decision else None,
-            fallback=decision.fallback if decision else None,
-            model=self._llm.model if self._llm else None,
-            error=code,
-        )
-        metrics = self.metrics
-        if metrics is not None:
-            labels = {"listener": self.listener, "handler": self.handler}
-            metrics.in_flight.dec(listener=self.listener)
-            metrics.requests.inc(method=self.method, status_class=status_class(status), **labels)
-            metrics.request_duration.observe(duration, **labels)
-            if self._ttft is not None:
-                metrics.time_to_first_token.observe(self._ttft, **labels)
-        self.server.end(status=status if status else None, error=error)
-        if self._log:
-            log_request(self._record)
-        return self._record
-
-    def raw_span(
-        self,
-        name: str,
-        kind: SpanKind,
-        attributes: Mapping[str, Any],
-        parent: Context | None = None,
-    ) -> Span:
-        """A bare span under this request (or ``parent``); for helpers that wrap it."""
-        return _raw(self._tracer, name, parent or self.context, kind, attributes)
-
-
-def _raw(
-    tracer: trace.Tracer, name: str, parent: Context, kind: SpanKind, attributes: Mapping[str, Any]
-) -> Span:
-    clean = {k: v for k, v in attributes.items() if v is not None}
-    return tracer.start_span(
-        name,
-        context=parent,
-        kind=kind,
-        attributes=clean,
-        record_exception=False,
-        set_status_on_exception=False,
-    )
 
 
 @contextmanager
