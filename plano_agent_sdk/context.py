@@ -14,13 +14,13 @@ fresh UUID4 (a caller cannot inject header text into our downstream calls).
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from plano_asgi._asgi import sane_request_id
 from plano_asgi.tracing import valid_traceparent
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Context", "current_context"]
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 _TRACESTATE = re.compile(r"^[\x20-\x7e]{1,512}$")
 
 
@@ -98,12 +97,6 @@ def _valid_traceparent(value: str | None) -> str | None:
     return value if valid_traceparent(value) else None
 
 
-def _valid_request_id(value: str | None) -> str:
-    if value is not None and _REQUEST_ID.match(value.strip()):
-        return value.strip()
-    return str(uuid.uuid4())
-
-
 def build_context(
     agent: str, raw_headers: Iterable[tuple[bytes, bytes]], llm: AsyncOpenAI
 ) -> Context:
@@ -115,7 +108,7 @@ def build_context(
         tracestate = None
     return Context(
         agent=agent,
-        request_id=_valid_request_id(headers.get("x-request-id")),
+        request_id=sane_request_id(headers.get("x-request-id")),
         llm=llm,
         traceparent=traceparent,
         tracestate=tracestate,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -13,6 +15,7 @@ from plano_asgi.errors import PayloadTooLargeError, PlanoError
 __all__ = [
     "ClientDisconnectedError",
     "header",
+    "sane_request_id",
     "read_body",
     "route_path",
     "send_error",
@@ -33,6 +36,20 @@ def route_path(scope: Scope) -> str:
         if rest == "" or rest.startswith("/"):
             return rest or "/"
     return path
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,127}$")
+
+
+def sane_request_id(value: str | None) -> str:
+    """``value`` when it is a sane request id (a short token, safe in logs and headers), else a
+    fresh UUID4. Every hop (listener, agent SDK, gateway) applies the same rule, so an id that
+    one hop keeps is kept by the next."""
+    if value is not None:
+        value = value.strip()
+        if _REQUEST_ID.match(value):
+            return value
+    return str(uuid.uuid4())
 
 
 def header(scope: Scope, name: bytes) -> str | None:

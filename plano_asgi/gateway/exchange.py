@@ -20,12 +20,17 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 
 import anyio
 from starlette.types import Message, Receive, Scope, Send
 
-from plano_asgi._asgi import ClientDisconnectedError, read_body, route_path, send_json
+from plano_asgi._asgi import (
+    ClientDisconnectedError,
+    read_body,
+    route_path,
+    sane_request_id,
+    send_json,
+)
 from plano_asgi.errors import PlanoError, RequestError, UpstreamError
 from plano_asgi.filters.base import FilterCall
 from plano_asgi.filters.chain import FilterChain
@@ -68,7 +73,7 @@ class Exchange:
         self.trace = RequestTrace.start(
             scope,
             listener=deps.listener,
-            request_id=self.headers.get("x-request-id") or uuid.uuid4().hex,
+            request_id=sane_request_id(self.headers.get("x-request-id")),
             tracing=deps.tracing,
             handler="llm_chat",
             service=SERVICE_LLM,

@@ -15,9 +15,9 @@ Towards the client we copy the final agent's headers minus hop-by-hop, ``content
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
+
+from plano_asgi._asgi import sane_request_id
 
 __all__ = [
     "CREDENTIAL_HEADERS",
@@ -49,18 +49,14 @@ _NEVER_FORWARDED = HOP_BY_HOP | {
     "x-envoy-original-path",
 }
 _NOT_RELAYED = HOP_BY_HOP | {"content-length", "date", "server"}
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,127}$")
 
 
 def request_id(raw_headers: Iterable[tuple[bytes, bytes]]) -> str:
     """The client's ``x-request-id`` when it is a sane token, else a fresh UUID4."""
     for key, value in raw_headers:
         if key.lower() == b"x-request-id":
-            text = value.decode("latin-1").strip()
-            if _REQUEST_ID.match(text):
-                return text
-            break
-    return str(uuid.uuid4())
+            return sane_request_id(value.decode("latin-1"))
+    return sane_request_id(None)
 
 
 def client_headers(
