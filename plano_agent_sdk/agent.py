@@ -32,7 +32,7 @@ from plano_agent_sdk.gateway import gateway_client
 from plano_agent_sdk.request import AgentRequest
 from plano_agent_sdk.streaming import Chunk, HandlerResult
 from plano_asgi._asgi import route_path, send_error, send_json
-from plano_asgi._lifecycle import AsyncCloseable
+from plano_asgi._lifecycle import AsyncCloseable, serve_lifespan
 from plano_asgi.errors import RequestError
 
 __all__ = ["Agent", "HandlerFunc"]
@@ -163,7 +163,7 @@ class Agent(AsyncCloseable):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
-            await self._lifespan(receive, send)
+            await serve_lifespan(receive, send, shutdown=self.aclose)
             return
         if kind == "websocket":
             await send({"type": "websocket.close", "code": 1000})
@@ -203,17 +203,3 @@ class Agent(AsyncCloseable):
     async def _not_allowed(send: Send, allow: str) -> None:
         error = RequestError("Method not allowed.", status_code=405, code="method_not_allowed")
         await send_error(send, error, {"allow": allow})
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                try:
-                    await self.aclose()
-                except Exception as exc:  # report it to the server rather than crash it
-                    await send({"type": "lifespan.shutdown.failed", "message": repr(exc)})
-                    return
-                await send({"type": "lifespan.shutdown.complete"})
-                return

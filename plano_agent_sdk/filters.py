@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plano_agent_sdk.errors import AgentError
 from plano_asgi._asgi import route_path
+from plano_asgi._lifecycle import serve_lifespan
 from plano_asgi.errors import error_body
 
 if TYPE_CHECKING:
@@ -165,7 +166,7 @@ def http_filter_app(fn: FilterFunction | FilterFn, *, prefix: str | None = None)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan_noop(receive, send)
+            await serve_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -299,13 +300,3 @@ async def _reply(send: Send, status: int, body: Any) -> None:
         }
     )
     await send({"type": "http.response.body", "body": data})
-
-
-async def _lifespan_noop(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

@@ -28,7 +28,7 @@ from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plano_asgi._asgi import route_path, send_json
-from plano_asgi._lifecycle import AsyncCloseable
+from plano_asgi._lifecycle import AsyncCloseable, close_after_shutdown, serve_lifespan
 from plano_asgi.config import HopTimeouts, PlanoConfig, load_config
 from plano_asgi.errors import ConfigError, ConfigIssue, RequestError, error_body
 from plano_asgi.filters.base import Filter
@@ -199,9 +199,13 @@ class PlanoMiddleware(AsyncCloseable):
                 return
         elif kind == "lifespan":
             if self.app is None:
-                await self._lifespan(receive, send)
+                await serve_lifespan(
+                    receive, send, startup=self.runtime.selector.warm_up, shutdown=self.aclose
+                )
             else:
-                await self.app(scope, self._warming(receive), self._closing(send))
+                await self.app(
+                    scope, self._warming(receive), close_after_shutdown(send, self.aclose)
+                )
             return
         if self.app is not None:
             await self.app(scope, receive, send)
@@ -242,17 +246,6 @@ class PlanoMiddleware(AsyncCloseable):
         ]
         return {"object": "list", "data": data}
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await self.runtime.selector.warm_up()
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
     def _warming(self, receive: Receive) -> Receive:
         async def receive_then_warm() -> Message:
             message = await receive()
@@ -261,14 +254,6 @@ class PlanoMiddleware(AsyncCloseable):
             return message
 
         return receive_then_warm
-
-    def _closing(self, send: Send) -> Send:
-        async def send_then_close(message: Message) -> None:
-            if message["type"] == "lifespan.shutdown.complete":
-                await self.aclose()
-            await send(message)
-
-        return send_then_close
 
 
 def _merge_timeouts(base: HopTimeouts | None, own: HopTimeouts | None) -> HopTimeouts:

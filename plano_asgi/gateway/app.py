@@ -20,10 +20,10 @@ from typing import Any
 
 import httpx
 from opentelemetry.trace import Tracer
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plano_asgi._asgi import route_path, send_json
-from plano_asgi._lifecycle import AsyncCloseable
+from plano_asgi._lifecycle import AsyncCloseable, close_after_shutdown, serve_lifespan
 from plano_asgi.config import HopTimeouts, PlanoConfig, PlanoSettings
 from plano_asgi.errors import ConfigError, ConfigIssue, error_body
 from plano_asgi.filters.chain import FilterChain
@@ -193,32 +193,14 @@ class ModelGateway(AsyncCloseable):
                 return
         elif scope["type"] == "lifespan":
             if self.app is None:
-                await self._lifespan(receive, send)
+                await serve_lifespan(receive, send, shutdown=self.aclose)
             else:  # your app answers the lifespan; we close what we own after its shutdown
-                await self.app(scope, receive, self._closing(send))
+                await self.app(scope, receive, close_after_shutdown(send, self.aclose))
             return
         if self.app is not None:
             await self.app(scope, receive, send)
         elif scope["type"] == "http":
             await send_json(send, 404, error_body("Not found.", type="not_found", code="not_found"))
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    def _closing(self, send: Send) -> Send:
-        async def send_then_close(message: Message) -> None:
-            if message["type"] == "lifespan.shutdown.complete":
-                await self.aclose()
-            await send(message)
-
-        return send_then_close
 
     async def aclose(self) -> None:
         """Close the HTTP client and Redis limiter (if the gateway made them) and filters."""
