@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -56,7 +57,7 @@ async def test_failing_hooks_are_reported_to_the_server() -> None:
 async def test_close_after_the_wrapped_apps_shutdown() -> None:
     order: list[str] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         order.append(message["type"])
 
     async def aclose() -> None:
