@@ -14,10 +14,11 @@ from plano_asgi.errors import PayloadTooLargeError, PlanoError
 
 __all__ = [
     "ClientDisconnectedError",
+    "HOP_BY_HOP",
     "header",
-    "sane_request_id",
     "read_body",
     "route_path",
+    "sane_request_id",
     "send_error",
     "send_json",
 ]
@@ -37,6 +38,14 @@ def route_path(scope: Scope) -> str:
             return rest or "/"
     return path
 
+
+#: Headers that describe one connection, never a request: no hop forwards them.
+HOP_BY_HOP = frozenset(
+    {
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "te", "trailer",
+        "trailers", "transfer-encoding", "upgrade",
+    }
+)  # fmt: skip
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,127}$")
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import anyio
 import httpx
 
+from plano_asgi._asgi import HOP_BY_HOP
 from plano_asgi.config import FilterDef
 from plano_asgi.errors import FilterRejectedError, UpstreamError, UpstreamTimeoutError
 from plano_asgi.filters.base import FilterCall
@@ -36,9 +37,7 @@ DEFAULT_FILTER_TIMEOUT = 30.0
 MAX_MESSAGE_CHARS = 512
 
 # Never forwarded even if a caller passes them: they describe the client's own connection.
-_HOP_HEADERS = frozenset(
-    {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te"}
-)
+_HOP_HEADERS = HOP_BY_HOP | {"host", "content-length"}
 
 
 def rejection_message(raw: str | bytes) -> str:

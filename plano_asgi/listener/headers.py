@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from plano_asgi._asgi import sane_request_id
+from plano_asgi._asgi import HOP_BY_HOP, sane_request_id
 
 __all__ = [
     "CREDENTIAL_HEADERS",
@@ -28,12 +28,6 @@ __all__ = [
     "request_id",
 ]
 
-HOP_BY_HOP = frozenset(
-    {
-        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "te", "trailer",
-        "trailers", "transfer-encoding", "upgrade",
-    }
-)  # fmt: skip
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
 _NEVER_FORWARDED = HOP_BY_HOP | {
     "host",
