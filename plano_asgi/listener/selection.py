@@ -75,11 +75,6 @@ class Selector:
         self._warmed: set[int] = set()  # indexes into self.routers
         self._warming: anyio.Lock | None = None
 
-    @property
-    def router_name(self) -> str:
-        """The first-choice router's name (``default`` when there is no router)."""
-        return self.routers[0].name if self.routers else "default"
-
     async def warm_up(self) -> None:
         """Load every router's model and embed the agents now, in a worker thread.
 
