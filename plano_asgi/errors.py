@@ -10,6 +10,8 @@ The tree::
 
     PlanoError
     ├── ConfigError (ValueError)            bad plano_config.yaml; carries every ConfigIssue
+    ├── RoutingDataError (ValueError)       a bad line in a routing case file (eval-routes):
+    │                                       the file, the line and what is wrong
     ├── RequestError                        the client sent something we cannot serve (4xx)
     │   ├── PayloadTooLargeError            413
     │   ├── ModelNotFoundError              404, names what is available
@@ -40,6 +42,7 @@ __all__ = [
     "PlanoError",
     "RateLimitedError",
     "RequestError",
+    "RoutingDataError",
     "RoutingError",
     "UpstreamError",
     "UpstreamTimeoutError",
@@ -108,6 +111,23 @@ class ConfigError(PlanoError, ValueError):
         lines = [f"{head}{count} {noun} in the configuration:"]
         lines.extend(f"  - {issue}" for issue in self.issues)
         super().__init__("\n".join(lines))
+
+
+class RoutingDataError(PlanoError, ValueError):
+    """A line of a routing case file (``eval-routes`` data) is not a valid case.
+
+    ``path`` and ``line`` (1-based) say where; the message reads ``path:line: what is wrong``,
+    naming the field at fault (``messages``, ``agents[1].id``, ``expected[0]``, ...).
+    """
+
+    error_type = "invalid_routing_data"
+    code = "invalid_routing_data"
+
+    def __init__(self, problem: str, *, path: str, line: int) -> None:
+        super().__init__(f"{path}:{line}: {problem}")
+        self.problem = problem
+        self.path = path
+        self.line = line
 
 
 class RequestError(PlanoError):

@@ -1,5 +1,8 @@
 """``plano-asgi eval-routes DATA.jsonl``: measure a router on labelled routing cases.
 
+The case format is described in :mod:`plano_asgi.routing.eval` and in the README
+("Measuring a router"); ``examples/routing/sample_cases.jsonl`` is a small sample.
+
 ``local_v1`` runs offline with nothing but the ``router`` extra. ``plano_orchestrator_v1``
 and ``hybrid_v1`` need ``--config`` naming an orchestrator model
 (``overrides.agent_orchestration_model``) and its provider.
@@ -16,11 +19,11 @@ from typing import TextIO
 import anyio
 import httpx
 
-from plano_asgi.errors import PlanoError
+from plano_asgi.errors import PlanoError, RoutingDataError
 from plano_asgi.routing.base import Router
-from plano_asgi.routing.eval import EvalReport, evaluate, load_cases, summarize
+from plano_asgi.routing.eval import EvalReport, evaluate, load_cases, shorten, summarize
 
-__all__ = ["ProgressBar", "format_report", "register", "run"]
+__all__ = ["ProgressBar", "format_misses", "format_report", "register", "run"]
 
 ROUTERS = ("local_v1", "hybrid_v1", "plano_orchestrator_v1")
 
@@ -33,6 +36,29 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--limit", type=int, help="only the first N cases")
     parser.add_argument("--threshold", type=float, help="hybrid_v1: escalation threshold")
+    parser.add_argument(
+        "--errors",
+        type=_count,
+        metavar="N",
+        help="list the N worst misses (wrong decisions, most confident first)",
+    )
+    parser.add_argument(
+        "--by",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="exact match per value of this case field (kind, source, ...); repeatable",
+    )
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a count (0 or more), not {text!r}")
+    return value
 
 
 class ProgressBar:
@@ -75,19 +101,63 @@ def format_report(report: EvalReport, router: str) -> str:
         ("non-handoff turns", _pct(report.no_handoff)),
         ("out-of-scope recall", _pct(report.oos_recall)),
     ]
-    rows += [(f"  {source}", _pct(rate)) for source, rate in report.by_source.items()]
+    rows.append(("80% most confident", _pct(report.selective_80)))
+    if report.escalated is not None:
+        rows.append(
+            (
+                "escalated to the LLM",
+                f"{report.escalated} of {report.cases} ({_pct(report.escalation_rate).strip()})",
+            )
+        )
+    if "source" not in report.by:
+        rows.append(("exact match by source", ""))
+        rows += [(f"  {source}", _pct(rate)) for source, rate in report.by_source.items()]
+    for name, groups in report.by.items():
+        rows.append((f"exact match by {name}", ""))
+        rows += [(f"  {v}", f"{_pct(g.exact_match)}  of {g.cases}") for v, g in groups.items()]
     rows.append(
         (
             "latency per turn",
             f"p50 {report.latency_ms['p50']:.1f} ms, p99 {report.latency_ms['p99']:.1f} ms",
         )
     )
-    if report.escalated is not None:
-        rows.append(("escalated to the LLM", f"{report.escalated} of {report.cases}"))
     if report.errors:
         rows.append(("router errors", str(report.errors)))
     width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+    text = "\n".join(f"{name.ljust(width)}  {value}".rstrip() for name, value in rows)
+    if report.misses is not None:
+        text += "\n\n" + format_misses(report)
+    return text
+
+
+def _ids(ids: tuple[str, ...]) -> str:
+    return ", ".join(ids) if ids else "[]"
+
+
+def format_misses(report: EvalReport, width: int = 60) -> str:
+    """The worst misses as a table: id, confidence, expected, predicted, the routed turn."""
+    misses = report.misses or ()
+    if not misses:
+        return "worst misses: none"
+    table = [("id", "confidence", "expected", "predicted", "last user message")]
+    for o in misses:
+        confidence = o.decision.confidence
+        table.append(
+            (
+                o.case.id,
+                "-" if confidence is None else f"{confidence:.2f}",
+                _ids(o.case.expected),
+                _ids(o.decision.agents),
+                shorten(o.case.last_user_message, width),
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    wrong = report.cases - round(report.exact_match * report.cases)
+    lines = [f"worst misses ({len(misses)} of {wrong} wrong, most confident first):"]
+    for row in table:
+        cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=False)]
+        lines.append("  " + "  ".join([*cells, row[4]]))
+    return "\n".join(lines)
 
 
 def _build(args: argparse.Namespace, client: httpx.AsyncClient) -> Router:
@@ -137,7 +207,9 @@ async def _main(args: argparse.Namespace) -> EvalReport:
     async with httpx.AsyncClient() as client:
         router = _build(args, client)
         outcomes = await evaluate(router, cases, progress=ProgressBar(len(cases)))
-    return summarize(outcomes, escalations=args.router == "hybrid_v1")
+    return summarize(
+        outcomes, escalations=args.router == "hybrid_v1", by=args.by, misses=args.errors
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -146,6 +218,9 @@ def run(args: argparse.Namespace) -> int:
         report = anyio.run(_main, args)
     except _UsageError as exc:
         print(f"plano-asgi eval-routes: {exc}", file=sys.stderr)
+        return 2
+    except RoutingDataError as exc:
+        print(exc.message, file=sys.stderr)  # path:line: what is wrong
         return 2
     except (PlanoError, OSError) as exc:
         print(f"plano-asgi eval-routes: {exc}", file=sys.stderr)
