@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from starlette.routing import Route
 
 from plano_asgi.chat import ChatMessage
 from plano_asgi.cli import main
-from plano_asgi.cli.eval_routes import ProgressBar
+from plano_asgi.cli.eval_routes import ProgressBar, format_report
 from plano_asgi.routing.base import AgentCandidate, RouteDecision
 from plano_asgi.routing.eval import EvalCase, EvalOutcome, summarize
 from tests.support.servers import serve
@@ -104,11 +106,104 @@ def test_a_config_without_orchestrator_model_is_refused(
     assert "agent_orchestration_model" in capsys.readouterr().err
 
 
-def test_bad_data_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"agents": []}\n', encoding="utf-8")
-    assert main(["eval-routes", str(bad)]) == 2
-    assert "bad.jsonl:1" in capsys.readouterr().err
+def test_bad_data_is_reported_as_path_line_problem(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = data.read_text(encoding="utf-8").splitlines()
+    row = json.loads(lines[1])
+    row["expected"] = ["trains"]
+    lines[1] = json.dumps(row)
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["eval-routes", str(data), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    agents = "['weather', 'flights', 'hotels']"
+    assert err == f"{data}:2: expected[0]: 'trains' is not one of the agents {agents}\n"
+
+
+def test_table_with_groups_misses_and_selective_accuracy() -> None:
+    agents = tuple(AgentCandidate(a["id"], a["description"]) for a in AGENTS)
+
+    def outcome(n: int, text: str, expected: str, got: str, confidence: float) -> EvalOutcome:
+        msgs = (ChatMessage(role="user", content=text),)
+        c = EvalCase(f"c{n}", "a", agents, msgs, (expected,), False, {"kind": f"k{n % 2}"})
+        return EvalOutcome(c, RouteDecision((got,), "fixed", confidence=confidence), 1.0)
+
+    report = summarize(
+        [
+            outcome(1, "rain in Oslo?", "weather", "weather", 0.9),
+            outcome(2, "a room in Rome, " + "quiet, " * 10, "hotels", "flights", 0.7),
+            outcome(3, "flights to Rome", "flights", "hotels", 0.95),
+            outcome(4, "status of SK 123", "flights", "flights", 0.2),
+            outcome(5, "rooms near the station", "hotels", "weather", 0.1),
+        ],
+        by=["kind"],
+        misses=5,
+    )
+    lines = format_report(report, "fixed").splitlines()
+    # The four surest of five (ceil(0.8 * 5)): c3 wrong, c1 right, c2 wrong, c4 right.
+    assert "80% most confident      50.0%" in lines
+    start = lines.index("exact match by kind")
+    assert lines[start + 1 : start + 3] == [
+        "  k0                    50.0%  of 2",
+        "  k1                    33.3%  of 3",
+    ]
+    head = lines.index("worst misses (3 of 3 wrong, most confident first):")
+    assert lines[head + 1 :] == [
+        "  id  confidence  expected  predicted  last user message",
+        "  c3  0.95        flights   hotels     flights to Rome",
+        "  c2  0.70        hotels    flights    "
+        "a room in Rome, quiet, quiet, quiet, quiet, quiet, quiet…",  # 60 characters at most
+        "  c5  0.10        hotels    weather    rooms near the station",
+    ]
+
+
+@pytest.mark.parametrize("value", ["-1", "many"])
+def test_errors_needs_a_count(data: Path, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["eval-routes", str(data), "--errors", value])
+    assert caught.value.code == 2
+    assert "expected a count" in capsys.readouterr().err
+
+
+SAMPLE = Path(__file__).parents[2] / "examples" / "routing" / "sample_cases.jsonl"
+
+
+def test_the_shipped_sample_through_the_command_line() -> None:
+    """The README's sample, run as a user would: consistent figures, documented keys."""
+    args = [str(SAMPLE), "--json", "--by", "kind", "--errors", "3"]
+    result = subprocess.run(
+        [sys.executable, "-m", "plano_asgi", "eval-routes", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    lines = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    assert report["cases"] == len(lines)
+    kinds = report["by"]["kind"]
+    assert set(kinds) == {"single", "followup", "handoff", "multi", "oos"}
+    assert sum(g["cases"] for g in kinds.values()) == report["cases"]
+    for kind, group in kinds.items():
+        assert group["cases"] == sum(line["kind"] == kind for line in lines)
+    right = sum(g["cases"] * g["exact_match"] for g in kinds.values())
+    assert right == pytest.approx(report["exact_match"] * report["cases"])
+    assert 0.0 <= report["selective_80"] <= 1.0
+    assert report["errors"] == 0
+    wrong = round(report["cases"] * (1 - report["exact_match"]))
+    misses = report["misses"]
+    assert len(misses) == min(3, wrong)
+    by_id = {line["id"]: line for line in lines}
+    for miss in misses:
+        assert set(miss) == {"id", "message", "expected", "predicted", "confidence"}
+        case = by_id[miss["id"]]
+        assert miss["expected"] == case["expected"]
+        assert miss["message"] == case["messages"][-1]["content"]
+        assert set(miss["predicted"]) != set(miss["expected"])
+    confidences = [m["confidence"] or 0.0 for m in misses]
+    assert confidences == sorted(confidences, reverse=True)
 
 
 def test_summarize_counts_sets_handoffs_and_escalations() -> None:
