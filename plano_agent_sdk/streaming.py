@@ -14,7 +14,6 @@ flag alone decides the wire shape:
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncGenerator, AsyncIterable, Mapping
 from typing import Any, TypeAlias
 
@@ -23,6 +22,7 @@ from openai import AsyncStream, BaseModel
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from plano_asgi.chat import chat_completion, completion_chunk
+from plano_asgi.chunks import ChunkGatherer, completion_chunks
 
 __all__ = ["Chunk", "HandlerResult", "to_chunks", "to_completion"]
 
@@ -63,49 +63,6 @@ async def _aclose(source: object) -> None:
                 await close()
 
 
-def _chunk(
-    id: str, model: str, created: int, choices: list[dict[str, Any]], **extra: Any
-) -> dict[str, Any]:
-    body = {
-        "id": id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": choices,
-    }
-    body.update(extra)
-    return body
-
-
-def _completion_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
-    id_ = str(completion.get("id", ""))
-    model = str(completion.get("model", ""))
-    created = int(completion.get("created") or time.time())
-    out: list[dict[str, Any]] = []
-    for choice in completion.get("choices") or []:
-        index = choice.get("index", 0)
-        message = choice.get("message") or {}
-        role = message.get("role", "assistant")
-        out.append(_chunk(id_, model, created, [_delta(index, {"role": role, "content": ""})]))
-        if message.get("content"):
-            out.append(
-                _chunk(id_, model, created, [_delta(index, {"content": message["content"]})])
-            )
-        calls = message.get("tool_calls")
-        if calls:
-            indexed = [{"index": i, **call} for i, call in enumerate(calls)]
-            out.append(_chunk(id_, model, created, [_delta(index, {"tool_calls": indexed})]))
-        finish = choice.get("finish_reason") or "stop"
-        out.append(_chunk(id_, model, created, [_delta(index, {}, finish)]))
-    if completion.get("usage") is not None:
-        out.append(_chunk(id_, model, created, [], usage=completion["usage"]))
-    return out
-
-
-def _delta(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {"index": index, "delta": delta, "finish_reason": finish}
-
-
 async def to_chunks(
     result: HandlerResult, *, id: str, model: str
 ) -> AsyncGenerator[dict[str, Any], None]:
@@ -121,7 +78,7 @@ async def to_chunks(
         yield completion_chunk(id=id, model=model, finish_reason="stop")
         return
     if not _is_stream(result):
-        for chunk in _completion_chunks(_as_dict(result)):  # type: ignore[arg-type]
+        for chunk in completion_chunks(_as_dict(result)):  # type: ignore[arg-type]
             yield chunk
         return
     source: AsyncIterable[Any] = result  # type: ignore[assignment]
@@ -162,7 +119,7 @@ async def to_completion(result: HandlerResult, *, id: str, model: str) -> dict[s
         return chat_completion(content=result, model=model, id=id)
     if not _is_stream(result):
         return _as_dict(result)  # type: ignore[arg-type]
-    gathered = _Gathered(id=id, model=model)
+    gathered = ChunkGatherer(id=id, model=model)
     chunks = to_chunks(result, id=id, model=model)
     try:
         async for chunk in chunks:
@@ -170,69 +127,3 @@ async def to_completion(result: HandlerResult, *, id: str, model: str) -> dict[s
     finally:
         await chunks.aclose()
     return gathered.completion()
-
-
-class _Gathered:
-    """Accumulates chunks per choice index into a completion."""
-
-    def __init__(self, *, id: str, model: str) -> None:
-        self.id = id
-        self.model = model
-        self.created: int | None = None
-        self.usage: Any = None
-        self.texts: dict[int, list[str]] = {}
-        self.finish: dict[int, str] = {}
-        self.calls: dict[int, dict[int, dict[str, Any]]] = {}
-
-    def add(self, chunk: dict[str, Any]) -> None:
-        if chunk.get("id"):
-            self.id = str(chunk["id"])
-        if chunk.get("model"):
-            self.model = str(chunk["model"])
-        self.created = self.created or chunk.get("created")
-        if chunk.get("usage") is not None:
-            self.usage = chunk["usage"]
-        for choice in chunk.get("choices") or []:
-            index = int(choice.get("index", 0))
-            texts = self.texts.setdefault(index, [])
-            delta = choice.get("delta") or {}
-            if isinstance(delta.get("content"), str):
-                texts.append(delta["content"])
-            for call in delta.get("tool_calls") or []:
-                self._add_call(self.calls.setdefault(index, {}), call)
-            if choice.get("finish_reason"):
-                self.finish[index] = str(choice["finish_reason"])
-
-    @staticmethod
-    def _add_call(calls: dict[int, dict[str, Any]], part: dict[str, Any]) -> None:
-        slot = calls.setdefault(
-            int(part.get("index", len(calls))),
-            {"id": "", "type": "function", "function": {"name": "", "arguments": ""}},
-        )
-        if part.get("id"):
-            slot["id"] = part["id"]
-        function = part.get("function") or {}
-        slot["function"]["name"] += function.get("name") or ""
-        slot["function"]["arguments"] += function.get("arguments") or ""
-
-    def completion(self) -> dict[str, Any]:
-        choices = []
-        for index in sorted(self.texts or {0: []}):
-            text = "".join(self.texts.get(index, []))
-            calls = self.calls.get(index)
-            message: dict[str, Any] = {"role": "assistant", "content": text}
-            if calls:
-                message["tool_calls"] = [calls[i] for i in sorted(calls)]
-                message["content"] = text or None
-            finish = self.finish.get(index, "tool_calls" if calls else "stop")
-            choices.append({"index": index, "message": message, "finish_reason": finish})
-        body: dict[str, Any] = {
-            "id": self.id,
-            "object": "chat.completion",
-            "created": self.created or int(time.time()),
-            "model": self.model,
-            "choices": choices,
-        }
-        if self.usage is not None:
-            body["usage"] = self.usage
-        return body

@@ -24,11 +24,13 @@ The tree::
     └── AgentError (plano_agent_sdk)        raised by agent handlers: status and message
 
 Only edges render errors. Messages never include secrets: callers build them from ids,
-URLs without credentials and status codes, never from headers or keys.
+URLs without credentials and status codes, never from headers or keys. Where a hop's own
+message is passed on (an agent's error), it goes through :func:`scrub_secrets` first.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +49,7 @@ __all__ = [
     "UpstreamError",
     "UpstreamTimeoutError",
     "error_body",
+    "scrub_secrets",
 ]
 
 
@@ -75,6 +78,39 @@ def error_body(
 ) -> dict[str, Any]:
     """Build ``{"error": {...}}`` in the shape OpenAI clients parse."""
     return {"error": {"message": message, "type": type, "code": code, "param": param}}
+
+
+_SECRET_PATTERNS = (
+    # Provider keys: OpenAI/Anthropic "sk-...", Google "AIza...", AWS, GitHub, Slack.
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"\bAIza[0-9A-Za-z_\-]{20,}"),
+    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"),
+    re.compile(r"\bxox[abprs]-[A-Za-z0-9\-]{10,}"),
+    # JSON web tokens.
+    re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+)
+_SECRET_AFTER = (
+    re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=\-]{6,}"),
+    re.compile(
+        r"(?i)(\b(?:api[_-]?key|access[_-]?key|secret|token|password|passwd|authorization)"
+        r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&]{4,}"
+    ),
+)
+
+
+def scrub_secrets(text: str) -> str:
+    """``text`` with anything that looks like a credential replaced by ``[redacted]``.
+
+    Used on messages that come from a hop we do not control (an agent's own error) before
+    they reach a client or a log: provider keys, bearer tokens, JWTs and ``key=value``
+    pairs whose key names a secret.
+    """
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub("[redacted]", text)
+    for pattern in _SECRET_AFTER:
+        text = pattern.sub(r"\1[redacted]", text)
+    return text
 
 
 @dataclass(frozen=True, slots=True)

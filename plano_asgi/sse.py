@@ -107,6 +107,8 @@ class SSEDecoder:
         self._retry: int | None = None
         self._has_field = False
         self._decoder = _Utf8()
+        self.comments = 0
+        """Comment lines (``: ping``) seen so far: keep-alives, never events."""
 
     def feed(self, chunk: bytes | str) -> list[ServerSentEvent]:
         """Add a chunk; return the events it completed, in order."""
@@ -168,6 +170,7 @@ class SSEDecoder:
         if line == "":
             return self._dispatch()
         if line.startswith(":"):
+            self.comments += 1
             return None
         name, sep, value = line.partition(":")
         if sep and value.startswith(" "):

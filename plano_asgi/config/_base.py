@@ -59,4 +59,8 @@ class HopTimeouts(StrictModel):
     first_byte: Duration = 60.0
     """Time from sending the request to the response headers and first body bytes."""
     idle: Duration = 60.0
-    """Longest silence allowed between two chunks of a streamed response."""
+    """Longest gap allowed between two pieces of data of a response. On an agent's event
+    stream only data events count: SSE comments (``: ping``) keep the connection open but
+    are not progress."""
+    total: Duration = 600.0
+    """Longest a whole agent reply may take from the request, pings or not (agent hops)."""

@@ -130,7 +130,13 @@ class AgentListener(StrictModel):
     """Needed to ``serve`` the listener; not when you mount :class:`PlanoMiddleware` yourself."""
     address: str = "0.0.0.0"
     timeout: Duration = 30.0
-    """Plano's whole-response timeout. We apply it per hop instead (see ``timeouts``)."""
+    """Time to the first byte of the answer: routing, filters, earlier agents and the
+    answering agent's headers together (504 naming the hop in progress). Plano applies it
+    to the whole response; streams are bounded by ``timeouts.idle``/``total`` instead."""
+    answers: Literal["all", "last"] = "all"
+    """*Ours*: in a turn routed to several agents, ``all`` streams every agent's answer in
+    order (each chunk marked with ``"agent"``); ``last`` is Plano's behaviour, where only
+    the last agent answers and sees the earlier answers as named assistant messages."""
     router: Literal["plano_orchestrator_v1", "local_v1", "hybrid_v1"] | None = None
     """``plano_orchestrator_v1`` (Plano's router model), or *ours*: ``local_v1`` (the embedded
     offline router) and ``hybrid_v1`` (local first, router model when unsure). Default:

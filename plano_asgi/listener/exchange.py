@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,19 +28,17 @@ from starlette.types import Message, Receive, Scope, Send
 
 from plano_asgi._asgi import ClientDisconnectedError, read_body, send_error
 from plano_asgi.chat import ChatMessage, ChatRequest, parse_chat_request
-from plano_asgi.errors import PlanoError, RequestError, UpstreamError
+from plano_asgi.chunks import ChunkGatherer
+from plano_asgi.errors import PlanoError, RequestError, UpstreamError, UpstreamTimeoutError
 from plano_asgi.filters.base import FilterCall
 from plano_asgi.filters.chain import FilterChain
-from plano_asgi.listener.chaining import insert_reply, read_reply_text
-from plano_asgi.listener.headers import client_headers, header_value, relay_headers, request_id
+from plano_asgi.listener.answer import Answer, JsonAnswer, StreamAnswer
+from plano_asgi.listener.chaining import insert_reply
+from plano_asgi.listener.headers import client_headers, header_value, request_id
+from plano_asgi.listener.reading import read_events
 from plano_asgi.listener.runtime import ListenerRuntime
 from plano_asgi.listener.selection import Selection
-from plano_asgi.listener.transport import (
-    AGENT_PATH,
-    AgentReply,
-    collapse_groups,
-    open_agent,
-)
+from plano_asgi.listener.transport import AGENT_PATH, collapse_groups, open_agent
 from plano_asgi.sse import encode_json
 from plano_asgi.telemetry.request import RequestTrace
 from plano_asgi.tracing import inject_headers
@@ -80,8 +79,10 @@ class _Exchange:
         """What the client got (0 until a response starts)."""
         self.error: PlanoError | None = None
         self.client_left = False
-        self.streaming: AgentReply | None = None
         self.cancel_scope: anyio.CancelScope | None = None
+        self.turn_scope: anyio.CancelScope | None = None
+        self.hop: tuple[str, str] = ("listener", runtime.listener.name)
+        """The hop the turn is waiting for (named when the listener's timeout runs out)."""
 
     async def run(self) -> None:
         """Serve the request to the end (or until the client leaves)."""
@@ -143,7 +144,8 @@ class _Exchange:
         try:
             await self._turn(request)
         except PlanoError as exc:
-            logger.warning("request %s failed: %s", self.request_id, exc.message)
+            where = f" at {exc.hop} '{exc.target}'" if isinstance(exc, UpstreamError) else ""
+            logger.warning("request %s failed%s: %s", self.request_id, where, exc.message)
             await self._fail(exc)
         except Exception:
             logger.exception("request %s failed unexpectedly", self.request_id)
@@ -160,27 +162,38 @@ class _Exchange:
             return
         if self.finished:
             return
-        reply = self.streaming
-        if reply is not None and reply.is_event_stream and not reply.is_encoded:
-            await self._send(
-                {
-                    "type": "http.response.body",
-                    "body": encode_json(error.to_dict()),
-                    "more_body": True,
-                }
-            )
-        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
-        self.finished = True
+        # The stream is open: one error event, no [DONE], so clients raise.
+        await self._body(encode_json(error.to_dict()), True)
+        await self._body(b"", False)
 
     # -- the turn ---------------------------------------------------------------------
 
     async def _turn(self, request: ChatRequest) -> None:
+        # The listener's ``timeout`` bounds everything up to the answering agent's first
+        # event: filters, routing, earlier agents, the agent's headers. It is lifted then;
+        # the stream itself is bounded by the agent's idle and total timeouts.
+        timeout = self.runtime.listener.timeout
+        with anyio.CancelScope(deadline=anyio.current_time() + timeout) as turn:
+            self.turn_scope = turn
+            await self._agents(request)
+        if turn.cancelled_caught:
+            kind, target = self.hop
+            raise UpstreamTimeoutError(
+                f"The listener's timeout of {timeout:g}s ran out before an answer started "
+                f"(waiting for {kind} '{target}').",
+                hop=kind,
+                target=target,
+            )
+
+    async def _agents(self, request: ChatRequest) -> None:
         listener = self.runtime.listener
         messages = [message.to_wire() for message in request.messages]
         routed: Sequence[ChatMessage] = request.messages
         if listener.input_filters:
             messages = await self._filter(listener.input_filters, request, messages)
             routed = [ChatMessage.model_validate(message) for message in messages]
+        routers = self.runtime.selector.routers
+        self.hop = ("router", routers[0].name if routers else "default")
         selection = await self._select(routed)
         logger.debug(
             "request %s: agents %s chosen by %s%s",
@@ -195,6 +208,11 @@ class _Exchange:
             self.ours["x-plano-route-fallback"] = header_value(selection.fallback, 500)
         by_id = {agent.id: agent for agent in listener.agents}
         wire = request.to_wire()
+        every = listener.answers == "all"
+        mark = every and len(selection.agents) > 1
+        kind = StreamAnswer if request.stream else JsonAnswer
+        answer = kind(self._start, self._body, self.ours, mark=mark)
+        headers: list[tuple[str, str]] = []
         for position, agent_id in enumerate(selection.agents):
             final = position == len(selection.agents) - 1
             agent_messages = messages
@@ -202,11 +220,18 @@ class _Exchange:
             if chain_ids:
                 agent_messages = await self._filter(chain_ids, request, messages, agent_id=agent_id)
             body = json.dumps({**wire, "messages": agent_messages}, ensure_ascii=False)
-            text = await self._call_agent(
-                agent_id, body.encode("utf-8"), len(agent_messages), final=final
+            self.hop = ("agent", agent_id)
+            text, headers = await self._call_agent(
+                agent_id,
+                body.encode("utf-8"),
+                len(agent_messages),
+                answer=answer if final or every else None,
+                final=final,
             )
             if not final:
                 messages = insert_reply(messages, agent_id, text)
+        await answer.finish(headers)
+        self.finished = True
 
     async def _select(self, messages: Sequence[ChatMessage]) -> Selection:
         # The routing span is the current context inside this block, so a router that
@@ -241,6 +266,7 @@ class _Exchange:
                 filters.chain(ids).filters, types=self.runtime.filter_types, agent_id=agent_id
             )
         )
+        self.hop = ("filter", ",".join(ids))
         call = FilterCall(AGENT_PATH, self._hop_headers(self.rt.context), self.request_id)
         payload = {"model": request.model or "", "messages": messages}
         result = await chain.run(payload, call)
@@ -256,7 +282,10 @@ class _Exchange:
                 target=",".join(ids),
             ) from None
 
-    async def _call_agent(self, agent_id: str, body: bytes, count: int, *, final: bool) -> str:
+    async def _call_agent(
+        self, agent_id: str, body: bytes, count: int, *, answer: Answer | None, final: bool
+    ) -> tuple[str, list[tuple[str, str]]]:
+        """Run one agent; its events go to ``answer`` (when visible), its text is returned."""
         target = self.runtime.targets[agent_id]
         span = self.rt.start_agent(agent_id, message_count=count, url=target.endpoint)
         headers = self._hop_headers(span.context)
@@ -270,13 +299,19 @@ class _Exchange:
         )
         headers.setdefault("accept", "application/json, text/event-stream")
         status: int | None = None
+        text = ChunkGatherer(id="", model=agent_id)
         try:
             async with open_agent(target, body, headers, client=self.runtime.client) as reply:
                 status = reply.status
-                if not final:
-                    return await read_reply_text(reply)
-                await self._relay(reply)
-                return ""
+                async with contextlib.aclosing(read_events(reply)) as events:
+                    async for event in events:
+                        if event.chunk is not None and not final:
+                            text.add(event.chunk)
+                        if answer is None:
+                            continue
+                        self._answering()
+                        await answer.add(agent_id, event, final=final, headers=reply.headers)
+                return text.text, reply.headers
         except Exception as exc:
             span.end(status=status, error=exc)
             raise
@@ -284,30 +319,21 @@ class _Exchange:
             span.set("plano.cancelled", True)
             raise
         finally:
-            # After the agent's last byte reached the client (the final agent streams).
+            # After the agent's last byte reached the client (a visible agent streams).
             span.end(status=status)
 
-    async def _relay(self, reply: AgentReply) -> None:
-        if reply.status >= 500:
-            raise UpstreamError(
-                f"Agent '{reply.agent}' answered HTTP {reply.status}.",
-                hop="agent",
-                target=reply.agent,
-                upstream_status=reply.status,
-            )
-        async with contextlib.aclosing(reply.chunks()) as chunks:
-            first = await anext(chunks, b"")
-            self.streaming = reply
-            headers = relay_headers(reply.headers, self.ours, event_stream=reply.is_event_stream)
-            await self._send(
-                {"type": "http.response.start", "status": reply.status, "headers": headers}
-            )
-            self.started = True
-            self.status = reply.status
-            if first:
-                self.rt.first_byte()
-                await self._send({"type": "http.response.body", "body": first, "more_body": True})
-            async for chunk in chunks:
-                await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
-        self.finished = True
+    def _answering(self) -> None:
+        """The answer has started: the turn's first-byte timeout no longer applies."""
+        if self.turn_scope is not None and self.turn_scope.deadline != math.inf:
+            self.turn_scope.deadline = math.inf
+            self.rt.first_byte()
+
+    async def _start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        await self._send({"type": "http.response.start", "status": status, "headers": headers})
+        self.started = True
+        self.status = status
+
+    async def _body(self, chunk: bytes, more: bool) -> None:
+        await self._send({"type": "http.response.body", "body": chunk, "more_body": more})
+        if not more:
+            self.finished = True

@@ -42,7 +42,8 @@ _NEVER_FORWARDED = HOP_BY_HOP | {
     "x-arch-agent-listener-name",
     "x-envoy-original-path",
 }
-_NOT_RELAYED = HOP_BY_HOP | {"content-length", "date", "server"}
+# content-encoding: replies are read decoded and re-framed (plano_asgi.listener.reading).
+_NOT_RELAYED = HOP_BY_HOP | {"content-length", "content-encoding", "date", "server"}
 
 
 def request_id(raw_headers: Iterable[tuple[bytes, bytes]]) -> str:

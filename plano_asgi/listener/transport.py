@@ -14,6 +14,7 @@ a small memory channel, so the caller sees each chunk when the app sends it. (ht
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -51,14 +52,22 @@ class AgentTarget:
 
 @dataclass(slots=True)
 class AgentReply:
-    """An agent's answer, open for reading. Only valid inside :func:`open_agent`'s block."""
+    """An agent's answer, open for reading. Only valid inside :func:`open_agent`'s block.
+
+    Timing is enforced as the body is read (:meth:`chunks`): the first bytes by the
+    ``first_byte`` deadline, the whole reply by ``total`` (counted from the request), and
+    the gap since the last *progress* by ``idle``. The reader of the body decides what is
+    progress by calling :meth:`progressed` (a data event, not a ``: ping`` comment).
+    """
 
     agent: str
     status: int
     headers: list[tuple[str, str]]
     _source: AsyncGenerator[bytes, None]
     _deadline: float
-    _idle: float
+    timeouts: HopTimeouts
+    _end: float = math.inf
+    _progress: float = math.inf
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -70,31 +79,39 @@ class AgentReply:
     def is_event_stream(self) -> bool:
         return "text/event-stream" in (self.header("content-type") or "").lower()
 
-    @property
-    def is_encoded(self) -> bool:
-        """True when the agent compressed its body (we then cannot append to it)."""
-        return (self.header("content-encoding") or "identity").lower() != "identity"
+    def progressed(self) -> None:
+        """The reader got real data: restart the idle clock."""
+        self._progress = anyio.current_time()
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
-        """Body chunks as they arrive; raises on idle/first-byte timeouts and broken streams."""
+        """Body chunks as they arrive (decoded); raises on timeouts and broken replies."""
         first = True
+        idle = self.timeouts.idle
         try:
             while True:
-                limit = self._deadline if first else anyio.current_time() + self._idle
+                if first:
+                    limit, what = self._deadline, "first bytes"
+                else:
+                    limit = self._progress + idle
+                    what = f"any data within {idle:g}s (pings do not count)"
+                if self._end < limit:
+                    limit = self._end
+                    what = f"its whole reply within {self.timeouts.total:g}s"
                 with anyio.CancelScope(deadline=limit) as scope:
                     try:
                         chunk = await self._source.__anext__()
                     except StopAsyncIteration:
                         return
                 if scope.cancelled_caught:
-                    what = "first bytes" if first else f"its next chunk within {self._idle:g}s"
                     raise UpstreamTimeoutError(
                         f"Agent '{self.agent}' did not send {what}.",
                         hop="agent",
                         target=self.agent,
                     )
                 if chunk:
-                    first = False
+                    if first:
+                        first = False
+                        self.progressed()
                     yield chunk
         finally:
             await self._source.aclose()
@@ -109,12 +126,15 @@ async def open_agent(
     client: httpx.AsyncClient,
 ) -> AsyncIterator[AgentReply]:
     """Send ``body`` to ``target`` and yield its reply once the headers are in."""
-    deadline = anyio.current_time() + target.timeouts.first_byte
+    now = anyio.current_time()
+    deadline = now + min(target.timeouts.first_byte, target.timeouts.total)
     if target.app is not None:
         async with _open_asgi(target, target.app, body, headers, deadline) as reply:
+            reply._end = now + target.timeouts.total
             yield reply
     else:
         async with _open_http(target, body, headers, deadline, client) as reply:
+            reply._end = now + target.timeouts.total
             yield reply
 
 
@@ -184,7 +204,7 @@ async def _open_http(
             headers=list(response.headers.multi_items()),
             _source=_http_body(target, response),
             _deadline=deadline,
-            _idle=times.idle,
+            timeouts=times,
         )
     finally:
         with anyio.CancelScope(shield=True):
@@ -193,10 +213,18 @@ async def _open_http(
 
 async def _http_body(target: AgentTarget, response: httpx.Response) -> AsyncGenerator[bytes, None]:
     try:
-        async for chunk in response.aiter_raw():
+        # Decoded: the listener reads every reply (completeness, shape), so a compressed
+        # body is inflated here and relayed without its content-encoding.
+        async for chunk in response.aiter_bytes():
             yield chunk
     except httpx.HTTPError as exc:
-        raise _failed(target, f"broke off its reply ({type(exc).__name__})") from None
+        raise _failed(target, f"broke off its reply ({_why(exc)})") from None
+
+
+def _why(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "connection closed before the body was complete"
+    return type(exc).__name__
 
 
 def _asgi_scope(target: AgentTarget, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
@@ -273,7 +301,7 @@ async def _open_asgi(
                     ],
                     _source=_asgi_body(target, messages),
                     _deadline=deadline,
-                    _idle=target.timeouts.idle,
+                    timeouts=target.timeouts,
                 )
             except anyio.EndOfStream:
                 raise _failed(target, "returned without answering") from None

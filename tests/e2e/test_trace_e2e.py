@@ -171,7 +171,7 @@ async def test_one_trace_from_client_to_provider(spans: Spans, access_lines: lis
     with anyio.fail_after(20):
         async with running_stack(spans.tracer) as stack:
             text = await ask(stack, {"x-acme-team": "blue"})
-    assert text == "Sunny in Paris."
+    assert text == "Flight BA123 at 9:00.\n\nSunny in Paris."  # both agents answer
     server = check_turn(spans, stack)
     assert server.parent is None  # no client trace: the listener starts it
 

@@ -173,7 +173,8 @@ async def test_two_part_question_runs_both_agents_in_order_through_the_gateway(
     async with stack(fakes, script) as s:
         agents, text = await turn(s.api, [{"role": "user", "content": question}], "req-9")
     assert agents == "weather_agent,flight_agent"
-    assert text == "Two nonstop flights SEA to ATL today."
+    # Both parts answered, in order (listener ``answers: all``, the default).
+    assert text == "Seattle: 8 °C (46 °F), showers.\n\nTwo nonstop flights SEA to ATL today."
     # The flight agent's answer call saw the weather agent's reply, named, before the question.
     last = s.provider.seen[-1].body["messages"]
     assert last[-2:] == [

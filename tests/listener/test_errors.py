@@ -116,7 +116,12 @@ async def test_agent_4xx_passes_through_with_its_body() -> None:
                 with pytest.raises(openai.UnprocessableEntityError) as info:
                     await srv.api.chat.completions.create(model="m", messages=[user("hi")])
     assert info.value.status_code == 422
-    assert info.value.body == {"message": "weather refused", "type": "agent_error"}
+    body = info.value.body
+    assert isinstance(body, dict)
+    # The agent's own message and type, and the hop that answered.
+    assert body["message"] == "weather refused"
+    assert body["type"] == "agent_error"
+    assert (body["hop"], body["target"], body["upstream_status"]) == ("agent", "weather", 422)
 
 
 async def test_agent_refusing_connections_is_502() -> None:
@@ -215,7 +220,8 @@ async def test_intermediate_agent_error_stops_the_chain_with_502() -> None:
     error = envelope(response)
     assert error["target"] == "weather"
     assert error["upstream_status"] == 503
-    assert "answered HTTP 503" in str(error["message"])
+    # The agent's own words reach the client, with the hop and its status.
+    assert error["message"] == "Agent 'weather' failed with HTTP 503: weather refused."
     assert flights.seen == []
     assert response.headers["x-plano-agents"] == "weather,flights"
 

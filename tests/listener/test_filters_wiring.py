@@ -128,7 +128,11 @@ async def test_listener_filter_output_is_what_router_and_agents_see() -> None:
         },
         user("card [card], weather then flights"),
     ]
-    assert reply.choices[0].message.content == "flights says: card [card], weather then flights"
+    # Both answers reach the client (listener ``answers: all``, the default).
+    assert reply.choices[0].message.content == (
+        "weather says: card [card], weather then flights\n\n"
+        "flights says: card [card], weather then flights"
+    )
 
 
 async def test_filter_returning_no_messages_is_502_naming_the_chain() -> None:

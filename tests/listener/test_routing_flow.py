@@ -78,6 +78,7 @@ async def test_two_agent_chain_gives_second_agent_the_first_reply() -> None:
                 {"weather": url["weather"], "flights": url["flights"]},
                 router="plano_orchestrator_v1",
                 orchestrator_url=url["orch"],
+                listener={"answers": "last"},  # Plano's behaviour: only the last agent answers
             )
             async with listener(config) as srv:
                 stream = await srv.api.chat.completions.create(
