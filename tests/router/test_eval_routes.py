@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from starlette.routing import Route
 
 from plano_asgi.chat import ChatMessage
 from plano_asgi.cli import main
-from plano_asgi.cli.eval_routes import ProgressBar, format_report
+from plano_asgi.cli.eval_routes import ProgressBar, format_report, register
 from plano_asgi.routing.base import AgentCandidate, RouteDecision
 from plano_asgi.routing.eval import EvalCase, EvalOutcome, summarize
 from tests.support.servers import serve
@@ -307,3 +308,23 @@ async def test_hybrid_counts_escalations_against_a_loopback_orchestrator(
     report = json.loads(capsys.readouterr().out)
     assert report["escalated"] == report["cases"] == len(calls) == 6
     assert report["exact_match"] == pytest.approx(2 / 6)  # the two hotel cases
+
+
+def test_the_readme_documents_every_flag_and_key() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Measuring a router: `plano-asgi eval-routes`")[1].split("\n## ")[0]
+    assert "examples/routing/sample_cases.jsonl" in section
+    command = argparse.ArgumentParser()
+    register(command)
+    flags = {f for action in command._actions for f in action.option_strings} - {"-h", "--help"}
+    assert flags == {"--router", "--config", "--json", "--limit", "--threshold", "--errors", "--by"}
+    for flag in flags:
+        assert f"`{flag}" in section, flag
+    outcomes = [EvalOutcome(
+        EvalCase("x", "s", (AgentCandidate("a", ""),), (ChatMessage(role="user", content="x"),),
+                 ("a",), False), RouteDecision((), "hybrid_v1"), 1.0)]  # fmt: skip
+    keys = summarize(outcomes, escalations=True, by=["kind"], misses=1).to_dict()
+    for key in keys:
+        assert f"`{key}`" in section, key
+    for key in keys["misses"][0]:
+        assert f'"{key}"' in section, key
