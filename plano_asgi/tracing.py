@@ -17,6 +17,7 @@ an invalid one is ignored together with its ``tracestate``, as W3C Trace Context
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "StreamSpan",
     "extract_context",
     "inject_headers",
+    "new_traceparent",
     "span",
     "start_span",
     "trace_id_of",
@@ -67,6 +69,15 @@ def valid_traceparent(value: str) -> bool:
     if version == "ff" or (version == "00" and rest):
         return False
     return trace_id != "0" * 32 and span_id != "0" * 16
+
+
+def new_traceparent() -> str:
+    """A fresh, valid, unsampled W3C ``traceparent`` (random trace and parent ids).
+
+    For a request that came without one while no tracing SDK records: every hop of the
+    request then still shares one trace id, so agents and filters can correlate.
+    """
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
 
 
 def extract_context(headers: Iterable[tuple[bytes, bytes]] | Mapping[str, str]) -> Context:

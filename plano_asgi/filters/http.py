@@ -139,6 +139,13 @@ class HttpFilter:
                 hop="filter",
                 target=self.id,
             ) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            # Connected, then the reply broke off (e.g. shorter than its content-length).
+            raise UpstreamError(
+                f"Filter '{self.id}' broke off its reply ({type(exc).__name__}).",
+                hop="filter",
+                target=self.id,
+            ) from exc
         except httpx.HTTPError as exc:
             raise UpstreamError(
                 f"Filter '{self.id}' is unreachable: {type(exc).__name__}.",

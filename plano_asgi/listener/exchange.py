@@ -41,7 +41,7 @@ from plano_asgi.listener.selection import Selection
 from plano_asgi.listener.transport import AGENT_PATH, collapse_groups, open_agent
 from plano_asgi.sse import encode_json
 from plano_asgi.telemetry.request import RequestTrace
-from plano_asgi.tracing import inject_headers
+from plano_asgi.tracing import inject_headers, new_traceparent, valid_traceparent
 
 __all__: list[str] = []
 
@@ -64,6 +64,9 @@ class _Exchange:
             for k, v in raw
             if k.lower() in (b"traceparent", b"tracestate")
         }
+        if not valid_traceparent(self.trace_in.get("traceparent", "")):
+            # No client trace: agents and filters still share one (when no SDK records).
+            self.trace_in = {"traceparent": new_traceparent()}
         self.rt = RequestTrace.start(
             scope,
             listener=runtime.listener.name,
