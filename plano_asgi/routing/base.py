@@ -33,7 +33,9 @@ class RouteDecision:
     the router that decided (``local_v1``, ``plano_orchestrator_v1``, ...). ``confidence`` is
     in [0, 1] when the router has a notion of it. ``fallback`` says why another router's
     answer, or the default agent, was used instead (``None`` when the decision is first-hand).
-    ``escalated`` is true when a hybrid router asked the LLM router.
+    ``escalated`` is true when a hybrid router asked the LLM router. ``reason`` names the
+    kind of decision when the router tells it (``local_v1``: ``first_turn``, ``follow_on``,
+    ``two_intents``, ``off_topic``, ``off_topic_later``).
     """
 
     agents: tuple[str, ...]
@@ -42,6 +44,7 @@ class RouteDecision:
     fallback: str | None = None
     escalated: bool = False
     details: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
 
 
 @runtime_checkable

@@ -20,7 +20,7 @@ __all__ = ["DEFAULT_THRESHOLD", "HybridRouter"]
 logger = logging.getLogger(__name__)
 
 #: Confidence below which a turn is escalated (tuned on the routing dev set; see the README).
-DEFAULT_THRESHOLD = 0.6
+DEFAULT_THRESHOLD = 0.8
 
 
 class HybridRouter:
@@ -55,7 +55,11 @@ class HybridRouter:
         details = {**local.details, "local_confidence": _confidence(local)}
         if _confidence(local) >= self.threshold or len(agents) <= 1:
             return RouteDecision(
-                local.agents, self.name, confidence=local.confidence, details=details
+                local.agents,
+                self.name,
+                confidence=local.confidence,
+                details=details,
+                reason=local.reason,
             )
         try:
             llm = await self.llm.route(messages, agents)
@@ -70,6 +74,7 @@ class HybridRouter:
                 fallback=f"{self.llm.name} failed: {type(exc).__name__}",
                 escalated=True,
                 details=details,
+                reason=local.reason,
             )
         return RouteDecision(
             llm.agents,

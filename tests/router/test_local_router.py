@@ -157,8 +157,17 @@ async def test_loading_and_routing_never_touch_the_network(
     monkeypatch.setattr(socket.socket, "__init__", spy)
     router = LocalRouter()  # its own encoder: the load happens inside this test
     router.load()
-    decision = await router.route(chat("is it going to rain in Paris?"), travel_agents)
-    assert decision.agents == ("weather_agent",)
+    cases = {
+        "is it going to rain in Paris?": ("weather_agent",),
+        "flights from Boston to Denver on Friday, and the weather in Denver": (
+            "flight_agent",
+            "weather_agent",
+        ),
+        "what's a good recipe for banana bread?": (),
+    }
+    for question, expected in cases.items():
+        decision = await router.route(chat(question), travel_agents)
+        assert decision.agents == expected, question
     assert no_network == []
     assert sockets == []
 
@@ -172,4 +181,54 @@ async def test_an_announced_extra_request_hands_off(local_router: LocalRouter) -
     )
     decision = await local_router.route(messages, AGENTS)
     assert decision.agents == ("taxi",)
-    assert decision.details["posterior"] == decision.confidence
+    assert decision.reason == "follow_on"
+
+
+@pytest.mark.anyio
+async def test_an_off_topic_turn_mid_conversation_gets_no_agent(local_router: LocalRouter) -> None:
+    messages = chat(
+        "Can you book a table for two at an Italian place tonight?",
+        "Done: Luigi's at 8pm, table for two.",
+        "Thanks! Totally unrelated, but what's a good recipe for banana bread?",
+    )
+    decision = await local_router.route(messages, AGENTS)
+    assert decision.agents == ()
+    assert decision.reason == "off_topic_later"
+    # The same conversation going on about the booking stays with the restaurant agent.
+    follow = await local_router.route(
+        [*messages[:2], chat("can we make it 9pm instead?")[0]], AGENTS
+    )
+    assert follow.agents == ("restaurants",)
+    assert follow.reason == "follow_on"
+
+
+@pytest.mark.anyio
+async def test_the_seattle_atlanta_question_goes_to_both_travel_agents_in_order(
+    local_router: LocalRouter, travel_agents: list[AgentCandidate]
+) -> None:
+    question = (
+        "Can you get me flights from Seattle to Atlanta tomorrow, and also show me the "
+        "weather there?"
+    )
+    decision = await local_router.route(chat(question), travel_agents)
+    assert decision.agents == ("flight_agent", "weather_agent")
+    assert decision.reason == "two_intents"
+    assert decision.confidence is not None
+    assert 0.0 < decision.confidence < 1.0
+
+
+@pytest.mark.anyio
+async def test_every_decision_says_why_and_how_sure(local_router: LocalRouter) -> None:
+    cases = [
+        chat("I'd like a table for two tonight"),
+        chat("who painted the mona lisa"),
+        chat("I need a cab to the airport", "Booked for 6am.", "great, thanks"),
+    ]
+    reasons = []
+    for messages in cases:
+        decision = await local_router.route(messages, AGENTS)
+        assert decision.confidence is not None
+        assert 0.0 <= decision.confidence <= 1.0
+        assert isinstance(decision.details["margin"], float)
+        reasons.append(decision.reason)
+    assert reasons == ["first_turn", "off_topic", "follow_on"]

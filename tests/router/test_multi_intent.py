@@ -44,7 +44,7 @@ async def test_travel_turns_go_to_every_agent_asked_in_order(
 ) -> None:
     decision = await local_router.route([ChatMessage(role="user", content=question)], travel_agents)
     assert decision.agents == expected
-    assert ("multi_intent" in decision.details) == (len(expected) > 1)
+    assert (decision.reason == "two_intents") == (len(expected) > 1)
 
 
 @pytest.mark.parametrize(

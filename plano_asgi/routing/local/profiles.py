@@ -18,6 +18,7 @@ import numpy.typing as npt
 from plano_asgi.routing.base import AgentCandidate
 from plano_asgi.routing.local.encoder import Vectors, normalize
 from plano_asgi.routing.local.lexical import BM25Index, description_pieces
+from plano_asgi.routing.local.offtopic import EVERYDAY_SUBJECTS, OffTopicCompetitors
 
 __all__ = ["AgentProfiles", "ScoreWeights", "agent_set_key"]
 
@@ -60,18 +61,29 @@ class AgentProfiles:
     owner: npt.NDArray[np.intp]
     starts: npt.NDArray[np.intp]
     bm25: BM25Index
+    offtopic: OffTopicCompetitors
 
     @classmethod
     def build(
-        cls, agents: Sequence[AgentCandidate], embed: Callable[[Sequence[str]], Vectors]
+        cls,
+        agents: Sequence[AgentCandidate],
+        embed: Callable[[Sequence[str]], Vectors],
+        *,
+        offtopic_overlap: float = 0.5,
     ) -> AgentProfiles:
-        """Embed every agent's description and pieces (``embed`` may answer from a cache)."""
+        """Embed every agent's description and pieces (``embed`` may answer from a cache).
+
+        The off-topic competitors are the everyday subjects whose cosine with every
+        description and piece stays below ``offtopic_overlap``.
+        """
         texts = [_description_text(a) for a in agents]
         piece_lists = [description_pieces(t) or [t] for t in texts]
         flat = [p for pieces in piece_lists for p in pieces]
-        vectors = normalize(embed([*texts, *flat]))
+        vectors = normalize(embed([*texts, *flat, *EVERYDAY_SUBJECTS]))
+        subjects, vectors = vectors[len(texts) + len(flat) :], vectors[: len(texts) + len(flat)]
         owner = np.repeat(np.arange(len(agents)), [len(p) for p in piece_lists])
         starts = np.concatenate([[0], np.cumsum([len(p) for p in piece_lists])[:-1]])
+        offtopic = OffTopicCompetitors.build(subjects, vectors, overlap=offtopic_overlap)
         return cls(
             ids=tuple(a.id for a in agents),
             whole=vectors[: len(texts)],
@@ -79,7 +91,20 @@ class AgentProfiles:
             owner=owner.astype(np.intp),
             starts=starts.astype(np.intp),
             bm25=BM25Index.build(texts),
+            offtopic=offtopic,
         )
+
+    def closeness(self, vector: Vectors) -> float:
+        """How close a text is to its nearest agent: the mean of the cosines with that
+        agent's whole description and its best piece (the scale of the off-topic
+        competitors' cosines)."""
+        best = np.full(len(self.ids), -1.0)
+        np.maximum.at(best, self.owner, self.pieces @ vector)
+        return float(((self.whole @ vector + best) / 2).max())
+
+    def offtopic_margin(self, vector: Vectors) -> float:
+        """How much closer a text is to an everyday subject than to any agent (> 0: closer)."""
+        return self.offtopic.best(vector) - self.closeness(vector)
 
     def semantic(self, vector: Vectors, weights: ScoreWeights) -> Scores:
         """Embedding score of one text vector against every agent."""

@@ -13,10 +13,11 @@ cached, so a turn costs one encoder pass over the new user message.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -26,7 +27,9 @@ import numpy as np
 from plano_asgi.chat import ChatMessage
 from plano_asgi.routing.base import AgentCandidate, RouteDecision
 from plano_asgi.routing.local.clauses import split_clauses
+from plano_asgi.routing.local.confidence import DEFAULT_CALIBRATION, calibrated
 from plano_asgi.routing.local.encoder import Encoder, MiniLMEncoder, Vectors, normalize
+from plano_asgi.routing.local.intents import two_intents
 from plano_asgi.routing.local.lexical import words
 from plano_asgi.routing.local.profiles import AgentProfiles, Scores, ScoreWeights, agent_set_key
 from plano_asgi.routing.local.state import TopicSettings, TopicTracker
@@ -36,13 +39,36 @@ __all__ = ["LocalRouter", "LocalRouterSettings"]
 logger = logging.getLogger(__name__)
 
 MAX_ROUTING_TURNS = 16
+# How many of the latest messages a later turn is compared with to tell a follow-up.
+_CONTEXT_MESSAGES = 3
 _IGNORED_ROLES = frozenset({"system", "developer", "tool"})
 
-# Words that announce another request ("I also need a taxi", "one more thing").
+# Words that announce another request or a change of subject ("I also need a taxi", "one
+# more thing", "by the way", "unrelated, but"): the topic may move on this turn.
 _NEW_TOPIC = re.compile(
-    r"\b(?:also|too|as well|another|in addition|additionally|one more thing|besides)\b",
+    r"\b(?:also|too|as well|another|in addition|additionally|one more thing|besides"
+    r"|by the way|btw|unrelated|off[- ]topic|separately|side note|on another note"
+    r"|different (?:question|thing|topic)|random (?:question|q)|changing the subject"
+    r"|in the meantime|while i'?m (?:here|at it))\b",
     re.IGNORECASE,
 )
+
+# (agent indices in order, the decision's reason, its margin): see :mod:`.confidence`.
+_Verdict = tuple[tuple[int, ...], str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    """The latest user turn as the router reads it."""
+
+    text: str
+    scores: Scores
+    clauses: list[Scores]
+    relevance: float
+    """The best score of the turn or any of its clauses for any agent."""
+    offtopic: float
+    """How much closer the turn is to an everyday subject than to any agent."""
+
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -50,30 +76,60 @@ V = TypeVar("V")
 
 @dataclass(frozen=True, slots=True)
 class LocalRouterSettings:
-    """The router's global settings, tuned once on the routing dev set (never per agent).
+    """The router's global settings, tuned once on the routing dev sets (never per agent).
 
-    ``oos_threshold``: a first turn whose best agent scores below it fits no agent.
-    ``multi_threshold`` / ``multi_margin``: how clearly a clause must point at an agent to
-    anchor a multi-agent turn; once one clause does, the other clauses need only clear
-    ``multi_support_margin`` over their runner-up (a clause about flights may still score
-    fairly for a weather agent whose description mentions travellers). Clauses are only
-    looked at when the whole turn's runner-up agent scores at least ``multi_gate`` and
-    within ``multi_gap`` of the best (a turn that asks two agents scores high for both).
-    ``confidence_scale``: how far (in score units) a turn must clear the out-of-scope
-    threshold to be fully confident. ``cue_switch``: the handoff prior for a turn with
-    words that announce another request ("also", "another", "as well"); ``None`` = as usual.
+    Scores are the combined per-agent scores of :mod:`.profiles` (about 0 for an unrelated
+    text, above 1 for a close paraphrase of a description).
+
+    Off-topic turns. ``oos_threshold``: a first turn whose best clause scores below it fits
+    no agent. ``offtopic_margin`` / ``offtopic_ceiling``: a first turn closer by more than
+    the margin to an everyday subject (:mod:`.offtopic`) than to any agent fits none
+    either, unless some agent still scores above the ceiling. Later turns are held to a
+    stricter test, since a short follow-up says little by itself: the turn must bring at
+    least ``novel_words`` content words the conversation has not used, be unlike the last
+    messages (cosine below ``context_similarity``), and either score below
+    ``oos_followup_threshold`` or be closer to an everyday subject by
+    ``offtopic_margin_followup`` (then with the looser ``offtopic_context_similarity``).
+
+    Two-intent turns. The whole turn's two best agents A and B are candidates when B
+    scores at least ``multi_floor`` and within ``multi_gap`` of A; the turn goes to both
+    when one clause prefers B over A by ``multi_margin`` (and scores B at least
+    ``multi_threshold``) while another prefers A over B by ``multi_support_margin``, and
+    each of those clauses scores its agent above every other one (``multi_own_best``) by
+    ``multi_clear``. Later turns use ``multi_margin_later``: mid-conversation, a clause
+    that asks for a detail ("and the address?") often borrows another agent's words.
+
+    Topic changes. ``cue_switch``: the handoff prior for a turn with words that announce
+    another request or a change of subject ("also", "by the way"); ``None`` = as usual.
+
+    Confidence: ``calibration`` maps each kind of decision's margin to a probability of
+    being right (``(slope, intercept)`` of a logistic, fitted on the dev sets by
+    ``scripts/calibrate_router.py``).
     """
 
     weights: ScoreWeights = field(default_factory=ScoreWeights)
     topic: TopicSettings = field(default_factory=TopicSettings)
-    oos_threshold: float = 0.5
-    multi_threshold: float = 0.85
-    multi_margin: float = 0.55
-    multi_support_margin: float = 0.3
-    multi_gate: float = 0.7
-    multi_gap: float = 0.3
-    cue_switch: float | None = 0.5
-    confidence_scale: float = 0.4
+    oos_threshold: float = 0.6
+    offtopic_overlap: float = 0.5
+    offtopic_margin: float = 0.15
+    offtopic_ceiling: float = 0.7
+    novel_words: int = 4
+    context_similarity: float = 0.15
+    oos_followup_threshold: float = 0.3
+    offtopic_margin_followup: float = 0.15
+    offtopic_context_similarity: float = 0.5
+    multi_floor: float = 0.3
+    multi_gap: float = 0.8
+    multi_threshold: float = 0.3
+    multi_margin: float = 0.15
+    multi_margin_later: float = 0.3
+    multi_support_margin: float = 0.4
+    multi_own_best: bool = True
+    multi_clear: float = 0.1
+    cue_switch: float | None = 0.7
+    calibration: Mapping[str, tuple[float, float]] = field(
+        default_factory=lambda: dict(DEFAULT_CALIBRATION)
+    )
     max_turns: int = MAX_ROUTING_TURNS
 
 
@@ -170,80 +226,122 @@ class LocalRouter:
         if len(agents) == 1:
             return RouteDecision(agents=(agents[0].id,), router=self.name, confidence=1.0)
         turns = _routing_turns(messages, self.settings.max_turns)
-        users = [text for role, text in turns if role == "user"]
-        if not users:
+        last_index = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=-1)
+        if last_index < 0:
             return RouteDecision(agents=(), router=self.name, confidence=0.0)
         serial, profiles = self._profiles_for(agents)
-        last = users[-1]
-        self._ensure_vectors(users)
-
+        history, last = turns[:last_index], turns[last_index][1]
+        # Fillers ("No, thanks.", "Great.") cannot be a request of their own.
+        clauses = [c for c in split_clauses(last) if words(c)]
+        clauses = clauses if len(clauses) > 1 else []
+        # One encoder pass for everything new: the user turns (only the latest is new in
+        # a live conversation) and the latest turn's clauses.
+        self._ensure_vectors(
+            [*(t for role, t in turns[: last_index + 1] if role == "user"), *clauses]
+        )
         tracker = TopicTracker(len(agents), self.settings.topic)
-        last_index = max(i for i, (role, _) in enumerate(turns) if role == "user")
-        for role, text in turns[: last_index + 1]:
+        for role, text in history:
             if role == "user":
-                switch = self.settings.cue_switch if _NEW_TOPIC.search(text) else None
-                tracker.user_turn(self._turn_scores(serial, profiles, text), switch=switch)
+                tracker.user_turn(self._turn_scores(serial, profiles, text), switch=self._cue(text))
             else:
                 tracker.assistant_turn(self._reply_scores(serial, profiles, text))
-        belief = tracker.belief
-        turn_scores = self._turn_scores(serial, profiles, last)
-        top = float(turn_scores.max())
-        winner = int(np.argmax(belief))
-        posterior = float(belief[winner])
-        details = {"top_score": top, "posterior": posterior}
-        scale = self.settings.confidence_scale
-        clearance = (top - self.settings.oos_threshold) / scale
-        if len(users) == 1 and clearance < 0:
-            confidence = min(1.0, 0.5 - clearance / 2)
-            return RouteDecision((), self.name, confidence=confidence, details=details)
-
-        chosen = self._multi_intent(serial, profiles, last, turn_scores)
-        if len(chosen) >= 2:
-            details["multi_intent"] = 1.0
-            return RouteDecision(
-                tuple(profiles.ids[i] for i in chosen),
-                self.name,
-                confidence=posterior,
-                details=details,
-            )
-        confidence = posterior
-        if len(users) == 1:
-            confidence = min(posterior, 0.5 + min(clearance, 1.0) / 2)
+        turn = self._read_turn(serial, profiles, last, clauses)
+        first = not any(role == "user" for role, _ in history)
+        verdict = self._two_intents(turn, first) or (
+            self._off_topic_first(turn) if first else self._off_topic_later(turn, history)
+        )
+        if verdict is None:
+            belief = tracker.user_turn(turn.scores, switch=self._cue(last))
+            if first:
+                verdict = self._first_turn(turn)
+            else:
+                winner = int(np.argmax(belief))
+                p = min(max(float(belief[winner]), 1e-6), 1 - 1e-6)
+                verdict = ((winner,), "follow_on", math.log(p / (1 - p)))
+        chosen, reason, margin = verdict
+        confidence = calibrated(reason, margin, self.settings.calibration)
+        details = {"top_score": turn.relevance, "margin": margin}
         return RouteDecision(
-            (profiles.ids[winner],), self.name, confidence=confidence, details=details
+            tuple(profiles.ids[i] for i in chosen),
+            self.name,
+            confidence=confidence,
+            details=details,
+            reason=reason,
         )
 
     # -- parts -------------------------------------------------------------------------
 
-    def _multi_intent(
-        self, serial: int, profiles: AgentProfiles, text: str, turn_scores: Scores
-    ) -> list[int]:
-        """Agents that clauses of ``text`` point at clearly, in clause order, without repeats."""
-        if len(turn_scores) < 2:
-            return []
-        top, runner_up = (float(x) for x in np.sort(turn_scores)[-1:-3:-1])
-        if runner_up < self.settings.multi_gate or top - runner_up > self.settings.multi_gap:
-            return []
-        # Fillers ("No, thanks.", "Great.") cannot be a request of their own.
-        clauses = [c for c in split_clauses(text) if words(c)]
-        if len(clauses) < 2:
-            return []
-        self._ensure_vectors(clauses)
-        settings = self.settings
-        chosen: list[int] = []
-        anchored = False
-        for clause in clauses:
-            scores = self._turn_scores(serial, profiles, clause)
-            order = np.argsort(scores)[::-1]
-            best, second = float(scores[order[0]]), float(scores[order[1]])
-            margin = best - second
-            if best < settings.multi_threshold or margin < settings.multi_support_margin:
-                continue
-            anchored = anchored or margin >= settings.multi_margin
-            agent = int(order[0])
-            if agent not in chosen:
-                chosen.append(agent)
-        return chosen if anchored and len(chosen) >= 2 else []
+    def _cue(self, text: str) -> float | None:
+        return self.settings.cue_switch if _NEW_TOPIC.search(text) else None
+
+    def _read_turn(
+        self, serial: int, profiles: AgentProfiles, text: str, clauses: Sequence[str]
+    ) -> _Turn:
+        clause_scores = [self._turn_scores(serial, profiles, c) for c in clauses]
+        scores = self._turn_scores(serial, profiles, text)
+        vector = self._vectors.get(text)
+        if vector is None:  # evicted meanwhile: tiny cache
+            vector = normalize(self.encoder.encode([text]))[0]
+        relevance = max(float(s.max()) for s in [scores, *clause_scores])
+        return _Turn(text, scores, clause_scores, relevance, profiles.offtopic_margin(vector))
+
+    def _two_intents(self, turn: _Turn, first: bool) -> _Verdict | None:
+        s = self.settings
+        found = two_intents(
+            turn.scores,
+            turn.clauses,
+            floor=s.multi_floor,
+            gap=s.multi_gap,
+            threshold=s.multi_threshold,
+            margin=s.multi_margin if first else s.multi_margin_later,
+            support_margin=s.multi_support_margin,
+            own_best=s.multi_own_best,
+            clear=s.multi_clear,
+        )
+        return None if found is None else (found.agents, "two_intents", found.margin)
+
+    def _off_topic_first(self, turn: _Turn) -> _Verdict | None:
+        s = self.settings
+        below = s.oos_threshold - turn.relevance
+        closer = turn.offtopic - s.offtopic_margin
+        if below > 0 or (closer > 0 and turn.relevance < s.offtopic_ceiling):
+            return ((), "off_topic", max(below, min(closer, s.offtopic_ceiling - turn.relevance)))
+        return None
+
+    def _off_topic_later(self, turn: _Turn, history: Sequence[tuple[str, str]]) -> _Verdict | None:
+        s = self.settings
+        seen = {w for _, text in history for w in words(text)}
+        if sum(w not in seen for w in words(turn.text)) < s.novel_words:
+            return None
+        similarity = self._context_similarity(turn.text, history)
+        below = min(s.oos_followup_threshold - turn.relevance, s.context_similarity - similarity)
+        closer = min(
+            turn.offtopic - s.offtopic_margin_followup,
+            s.offtopic_context_similarity - similarity,
+        )
+        if below > 0 or closer > 0:
+            return ((), "off_topic_later", max(below, closer))
+        return None
+
+    def _context_similarity(self, text: str, history: Sequence[tuple[str, str]]) -> float:
+        recent = [t for _, t in history[-_CONTEXT_MESSAGES:]]
+        if not recent:
+            return 0.0
+        self._ensure_vectors([text, *recent])
+        vector = self._vectors.get(text)
+        rows = [self._vectors.get(t) for t in recent]
+        if vector is None or any(r is None for r in rows):  # evicted meanwhile
+            fresh = normalize(self.encoder.encode([text, *recent]))
+            vector, matrix = fresh[0], fresh[1:]
+        else:
+            matrix = np.stack([r for r in rows if r is not None])
+        return float((matrix @ vector).max())
+
+    def _first_turn(self, turn: _Turn) -> _Verdict:
+        order = np.argsort(turn.scores)[::-1]
+        gap = float(turn.scores[order[0]] - turn.scores[order[1]])
+        clearance = turn.relevance - self.settings.oos_threshold
+        return ((int(order[0]),), "first_turn", min(gap, clearance))
 
     def _profiles_for(self, agents: Sequence[AgentCandidate]) -> tuple[int, AgentProfiles]:
         key = agent_set_key(agents)
@@ -256,7 +354,9 @@ class LocalRouter:
             cached = self._profiles.get(key)
             if cached is not None:
                 return cached
-            profiles = AgentProfiles.build(agents, self._embed)
+            profiles = AgentProfiles.build(
+                agents, self._embed, offtopic_overlap=self.settings.offtopic_overlap
+            )
             self._profile_serial += 1
             entry = (self._profile_serial, profiles)
             self._profiles.put(key, entry)
