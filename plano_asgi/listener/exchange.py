@@ -207,6 +207,8 @@ class _Exchange:
         )
         self.ours["x-plano-agents"] = header_value(",".join(selection.agents), 1000)
         self.ours["x-plano-router"] = selection.router
+        if selection.confidence is not None:
+            self.ours["x-plano-route-confidence"] = f"{selection.confidence:.3f}"
         if selection.fallback:
             self.ours["x-plano-route-fallback"] = header_value(selection.fallback, 500)
         by_id = {agent.id: agent for agent in listener.agents}

@@ -42,6 +42,8 @@ class Selection:
     """True when a hybrid router handed the turn to its LLM router."""
     details: Mapping[str, float] = field(default_factory=dict)
     """Router-specific numbers (scores, margins) for the routing span."""
+    reason: str | None = None
+    """The kind of decision, when the router tells it (see ``RouteDecision.reason``)."""
     failures: tuple[tuple[str, str], ...] = ()
     """``(router, error type)`` for every router that failed before this answer."""
 
@@ -144,6 +146,7 @@ class Selector:
                 confidence=decision.confidence,
                 escalated=decision.escalated,
                 details=decision.details,
+                reason=decision.reason,
                 failures=tuple(failures),
             )
         reasons.append(f"used default agent {self.default}")

@@ -119,8 +119,8 @@ class RoutingSpan(StreamSpan):
         """Record ``decision`` here, on the request span (Plano's ``selection.*``) and in metrics.
 
         ``decision`` is a :class:`~plano_asgi.routing.base.RouteDecision` or anything with
-        ``agents``, ``router`` and ``fallback`` (``confidence``, ``escalated`` and
-        ``details`` are read when present). ``elapsed_ms`` is the selection time if you
+        ``agents``, ``router`` and ``fallback`` (``confidence``, ``reason``, ``escalated``
+        and ``details`` are read when present). ``elapsed_ms`` is the selection time if you
         measured it yourself; otherwise the time since this span started. Call it once, also
         after a fallback: record a router error you recovered from with :meth:`fail` first.
         """
@@ -129,6 +129,7 @@ class RoutingSpan(StreamSpan):
         else:
             elapsed = elapsed_ms / 1000.0
         confidence = getattr(decision, "confidence", None)
+        decision_reason = getattr(decision, "reason", None)
         escalated = bool(getattr(decision, "escalated", False))
         details: Mapping[str, float] = getattr(decision, "details", {})
         request = self._request
@@ -141,6 +142,7 @@ class RoutingSpan(StreamSpan):
             "plano.router.fallback": decision.fallback,
             "plano.router.escalated": escalated,
             "plano.router.confidence": confidence,
+            "plano.router.reason": decision_reason,
         }
         self.set_attributes(selection)
         for key, value in details.items():

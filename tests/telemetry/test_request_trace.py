@@ -62,7 +62,12 @@ def test_agent_path_spans_have_plano_names_and_attributes(
     rt = _start(recorder, metrics, **{"x-plano-tenant-id": "acme"})
     with rt.routing() as routing:
         routing.decided(
-            RouteDecision(agents=("weather", "flights"), router="local_v1", confidence=0.91)
+            RouteDecision(
+                agents=("weather", "flights"),
+                router="local_v1",
+                confidence=0.91,
+                reason="two_intents",
+            )
         )
     with rt.filter("pii", filter_type="http", agent_id="weather"):
         pass
@@ -97,6 +102,7 @@ def test_agent_path_spans_have_plano_names_and_attributes(
     assert attrs["plano.router"] == "local_v1"
     assert attrs["plano.router.escalated"] is False
     assert attrs["plano.router.confidence"] == 0.91
+    assert attrs["plano.router.reason"] == "two_intents"
     assert "plano.router.fallback" not in attrs
 
     raw_filter = recorder.by_name("execute_raw_filter (pii)")
