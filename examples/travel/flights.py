@@ -11,6 +11,7 @@ from examples.travel.airports import Airport, resolve_airport
 from examples.travel.answer import answer_from_facts
 from examples.travel.conversation import Turn
 from examples.travel.extract import FlightQuery, flight_query
+from examples.travel.handoff import weather_note
 from examples.travel.llm import extract_json
 from examples.travel.render import long_date, render_flights, too_far_ahead
 from examples.travel.services import TravelServices
@@ -32,7 +33,8 @@ asks about flights. Reply with JSON only:
 
 _EXTRA = (
     "- List each flight with airline, flight number, departure and arrival times, status,\n"
-    "  gates, terminals and aircraft type exactly as in the FACTS."
+    "  gates, terminals and aircraft type exactly as in the FACTS.\n"
+    "- If the FACTS end with the weather right now, mention it in one sentence."
 )
 _KEY_MISSING = (
     "Set AEROAPI_KEY to look up live flights (a FlightAware AeroAPI key: "
@@ -136,8 +138,9 @@ async def _flights(
         yield too_far_ahead(day, today)
         return
     route = f"from {origin.label} to {destination.label} on {long_date(day)}"
+    note = weather_note(turns, (origin, destination))
     if not services.settings.aeroapi_key:
-        yield _KEY_MISSING.format(route=route)
+        yield _KEY_MISSING.format(route=route) + (f"\n{note}" if note else "")
         return
     try:
         flights = await AeroAPI(services.http, services.settings).nonstop_flights(
@@ -156,6 +159,8 @@ async def _flights(
             )
         return
     facts = render_flights(pick_flights(flights, now), len(flights), origin, destination, day)
+    if note:
+        facts += f"\n{note}"
     async for text in answer_from_facts(
         services,
         turns,

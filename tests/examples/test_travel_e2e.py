@@ -4,6 +4,7 @@ both SDK agents in-process, fake Open-Meteo and AeroAPI, and the openai client s
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,17 +64,34 @@ async def chat(client: openai.AsyncOpenAI, messages: list[Any]) -> str:
         return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
 
 
-async def test_two_part_question_runs_both_agents_and_streams_the_last(fakes: Fakes) -> None:
+async def test_two_part_question_answers_both_parts_in_order(fakes: Fakes) -> None:
     async with assistant(fakes) as client:
         question = "What's the weather in Seattle, and do any flights go direct to Atlanta?"
         answer = await chat(client, [{"role": "user", "content": question}])
 
-    # The weather agent ran first (its Seattle lookup), the flight agent answered last.
+    # The weather agent ran first (its Seattle lookup), then the flight agent.
     assert fakes.weather.last("/v1/search").params["name"] == "Seattle"
     assert fakes.flights.last("/flights/to/").path == "/airports/KSEA/flights/to/KATL"
-    assert answer.startswith("Nonstop flights from Seattle (SEA) to Atlanta (ATL)")
-    assert "DL1542" in answer
-    assert "°C" not in answer
+    weather, flights = answer.split("\n\nNonstop flights ", 1)
+    assert weather.startswith("Weather in Seattle, Washington, United States:")
+    assert flights.startswith("from Seattle (SEA) to Atlanta (ATL)")
+    assert "DL1542" in flights
+    # The flight agent used the weather agent's answer: the conditions at departure.
+    note = flights.rsplit("\n", 1)[-1]
+    assert note.startswith("Weather right now (from the weather agent): Seattle (SEA): 9.1 °C")
+    assert "can delay departures" in note  # it is raining in Seattle
+
+
+async def test_keyless_flight_agent_still_uses_the_weather_agents_answer(fakes: Fakes) -> None:
+    keyless = dataclasses.replace(fakes.settings, aeroapi_key=None)
+    async with assistant(Fakes(fakes.weather, fakes.flights, keyless)) as client:
+        question = "How's the weather in Seattle, and are there flights to Atlanta?"
+        answer = await chat(client, [{"role": "user", "content": question}])
+    weather, flights = answer.split("\n\nSet AEROAPI_KEY", 1)
+    assert weather.startswith("Weather in Seattle")
+    assert "I won't guess." in flights
+    assert flights.endswith("check the status before you go.")
+    assert "Seattle (SEA): 9.1 °C" in flights
 
 
 async def test_follow_up_weather_there_goes_to_the_flight_destination(fakes: Fakes) -> None:
