@@ -5,7 +5,8 @@ It answers three endpoints relative to where it is mounted (``route_path``):
 * ``POST /v1/chat/completions``: route the turn to agents, run filter chains, stream back;
 * ``GET /v1/models``: the listener's agents (Plano lists LLM providers here);
 * ``/healthz``: 200;
-* ``GET /metrics``: Prometheus text for every listener of the process (``metrics_path``).
+* ``GET /metrics``: Prometheus text for every listener of the process (``metrics_path``);
+* ``/mcp``: the listener's agents as MCP tools (``agent_tools`` in the config).
 
 Every other request goes to the wrapped ``app`` untouched: the body is not read and no task
 group is started, so context variables and streaming behave as if we were not there. With no
@@ -29,6 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plano_asgi._asgi import route_path, send_json
 from plano_asgi._lifecycle import AsyncCloseable, close_after_shutdown, serve_lifespan
+from plano_asgi.agent_tools.origin import LISTENER_URL, listener_url
+from plano_asgi.agent_tools.server import AgentToolServer
 from plano_asgi.config import HopTimeouts, PlanoConfig, load_config
 from plano_asgi.errors import ConfigError, ConfigIssue, RequestError, error_body
 from plano_asgi.filters.base import Filter
@@ -125,7 +128,16 @@ class PlanoMiddleware(AsyncCloseable):
             filter_types={f.id: f.type for f in self.config.filters},
         )
         self.metrics = metrics
-        self._owned_paths = tuple(p for p in (_CHAT, _MODELS, _HEALTH, metrics_path) if p)
+        tools = self.listener.agent_tools
+        self.agent_tools: AgentToolServer | None = None
+        """The ``/mcp`` endpoint (None when ``agent_tools.enabled`` is false)."""
+        if tools.enabled:
+            exposed = tools.agents or tuple(agent.id for agent in self.listener.agents)
+            self.agent_tools = AgentToolServer(self.runtime, exposed)
+        self._tools_path = tools.path if tools.enabled else None
+        self._owned_paths = tuple(
+            p for p in (_CHAT, _MODELS, _HEALTH, metrics_path, self._tools_path) if p
+        )
         self._metrics_path = metrics_path
 
     # -- construction helpers -------------------------------------------------------------
@@ -183,6 +195,8 @@ class PlanoMiddleware(AsyncCloseable):
         if self._closed:
             return
         self._closed = True
+        if self.agent_tools is not None:
+            await self.agent_tools.aclose()
         if self._owned_filters is not None:
             await self._owned_filters.aclose()
         if self._owns_client:
@@ -216,14 +230,21 @@ class PlanoMiddleware(AsyncCloseable):
 
     async def _own(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
-        if path == self._metrics_path:
+        if path == self._tools_path and self.agent_tools is not None:
+            await self.agent_tools(scope, receive, send)
+        elif path == self._metrics_path:
             if not await serve_metrics(scope, receive, send, self.metrics, path=path):
                 await _method_not_allowed(send, "GET")
         elif path == _CHAT:
             if method != "POST":
                 await _method_not_allowed(send, "POST")
                 return
-            await _Exchange(self.runtime, scope, receive, send).run()
+            # In-process agents inherit this and send their tool calls back to this listener.
+            token = LISTENER_URL.set(listener_url(scope))
+            try:
+                await _Exchange(self.runtime, scope, receive, send).run()
+            finally:
+                LISTENER_URL.reset(token)
         elif path == _MODELS:
             if method not in ("GET", "HEAD"):
                 await _method_not_allowed(send, "GET")

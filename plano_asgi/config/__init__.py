@@ -6,6 +6,7 @@ from plano_asgi.config.loader import format_path, load_config, load_config_data
 from plano_asgi.config.models import (
     AgentDef,
     AgentListener,
+    AgentTools,
     CostMetricsSource,
     Duration,
     Endpoint,
@@ -38,6 +39,7 @@ __all__ = [
     "SUPPORTED_VERSIONS",
     "AgentDef",
     "AgentListener",
+    "AgentTools",
     "CostMetricsSource",
     "Duration",
     "Endpoint",

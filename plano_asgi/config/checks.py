@@ -146,6 +146,28 @@ def _check_agent_listener(
                 issues.error(
                     (*where, "agents", ai, "input_filters", fi), unknown("filter", fid, chain_ids)
                 )
+    _check_agent_tools(listener, where, seen, issues)
+
+
+_LISTENER_PATHS = ("/v1/chat/completions", "/v1/models", "/healthz", "/metrics")
+
+
+def _check_agent_tools(
+    listener: AgentListener, where: KeyPath, listed: set[str], issues: IssueCollector
+) -> None:
+    tools = listener.agent_tools
+    for ti, tool in enumerate(tools.agents or ()):
+        if tool not in listed:
+            issues.error(
+                (*where, "agent_tools", "agents", ti),
+                f"'{tool}' is not an agent of this listener{did_you_mean(tool, listed)}; "
+                f"its agents: {', '.join(sorted(listed)) or 'none'}",
+            )
+    if tools.enabled and tools.path in _LISTENER_PATHS:
+        issues.error(
+            (*where, "agent_tools", "path"),
+            f"'{tools.path}' is already a listener endpoint; choose another path, e.g. /mcp",
+        )
 
 
 def _check_misc(config: PlanoConfig, issues: IssueCollector) -> None:

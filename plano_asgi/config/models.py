@@ -48,6 +48,7 @@ from plano_asgi.config.telemetry import PosthogExporter, SpanAttributes, Tracing
 __all__ = [
     "AgentDef",
     "AgentListener",
+    "AgentTools",
     "CostMetricsSource",
     "Duration",
     "Endpoint",
@@ -121,6 +122,21 @@ class ListenerAgent(StrictModel):
     """Filter ids run before this agent's call (Plano's older docs call this ``filter_chain``)."""
 
 
+class AgentTools(StrictModel):
+    """*Ours*: ``listeners[].agent_tools``: the listener's agents as MCP tools.
+
+    On by default: the tools reach the same agents, through the same filters and header
+    policy, on the same port as ``/v1/chat/completions``, so they open nothing new.
+    """
+
+    enabled: bool = True
+    """Serve the MCP endpoint (``false``: the path is left to the wrapped app, or 404)."""
+    path: str = Field(default="/mcp", pattern=r"^/[A-Za-z0-9._~/-]*$")
+    """Where the streamable-HTTP endpoint is, relative to where the listener is mounted."""
+    agents: tuple[str, ...] | None = None
+    """Agent ids offered as tools; default: every agent of the listener."""
+
+
 class AgentListener(StrictModel):
     """A ``type: agent`` listener: routes each turn to agents."""
 
@@ -151,6 +167,8 @@ class AgentListener(StrictModel):
     """*Ours*: client credential headers (e.g. ``authorization``) that may reach agents."""
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     """*Ours*: largest request body accepted (413 beyond)."""
+    agent_tools: AgentTools = AgentTools()
+    """*Ours*: the agents as MCP tools at ``/mcp`` (see :class:`AgentTools`)."""
 
 
 class ModelListener(StrictModel):

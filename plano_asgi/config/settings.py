@@ -41,6 +41,9 @@ class PlanoSettings(BaseSettings):
     otlp_endpoint: str | None = None
     """OTLP/HTTP endpoint for traces (``PLANO_OTLP_ENDPOINT``); the config and
     ``OTEL_EXPORTER_OTLP_*`` come next."""
+    listener_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    """Where an agent served over HTTP reaches its listener's agent tools
+    (``PLANO_LISTENER_URL``, e.g. ``http://127.0.0.1:8001``); in-process agents need none."""
     ratelimit_redis_url: str | None = None
     """Redis shared by every gateway process for ``ratelimits`` buckets
     (``PLANO_RATELIMIT_REDIS_URL``, e.g. ``redis://127.0.0.1:6379/0``); unset, each
