@@ -1,10 +1,13 @@
 """One chat turn on an agent listener: everything per request lives on an :class:`_Exchange`.
 
 Order of work: read and validate the body (the only buffering), run the listener's input
-filters, route, then run the selected agents in order, relaying the last one's reply to the
-client chunk by chunk. Once the body is read, a watcher races the work and cancels it the
-moment the client disconnects (we never rely on ``send`` failing), which closes the open
-agent request at once.
+filters, route, then run the selected agents in order. Their replies are read as events
+(:mod:`~plano_asgi.listener.reading`, which refuses incomplete ones) and reach the client in
+the shape it asked for (:mod:`~plano_asgi.listener.answer`): the last agent's, or every
+agent's with listener ``answers: all``. The listener's ``timeout`` bounds the turn until
+the answer starts (504 naming the hop in progress). Once the body is read, a watcher races
+the work and cancels it the moment the client disconnects (we never rely on ``send``
+failing), which closes the open agent request at once.
 
 Errors become the OpenAI envelope with a real status while nothing has been sent. After the
 stream started, an event stream ends with one ``data: {"error": ...}`` event and no

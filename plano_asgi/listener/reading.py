@@ -39,6 +39,7 @@ MAX_REPLY_BYTES = 8 * 1024 * 1024
 """Largest non-streamed agent reply read into memory."""
 
 _MAX_ERROR_BYTES = 64 * 1024
+_DRAIN_SECONDS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +82,15 @@ async def read_events(reply: AgentReply) -> AsyncGenerator[AgentEvent, None]:
 
 async def _stream_events(reply: AgentReply) -> AsyncIterator[AgentEvent]:
     decoder = SSEDecoder()
-    async for raw in reply.chunks():
+    chunks = reply.chunks()
+    async for raw in chunks:
         comments = decoder.comments
         events = decoder.feed(raw)
         if not events and decoder.comments > comments:
             yield PING
         for event in events:
             if event.is_done:
+                await _drain(chunks)
                 return
             reply.progressed()
             try:
@@ -102,6 +105,18 @@ async def _stream_events(reply: AgentReply) -> AsyncIterator[AgentEvent]:
             yield AgentEvent(chunk=data, event=event)
     where = "in the middle of an event" if decoder.has_partial_event else "without [DONE]"
     raise _bad(reply.agent, f"ended its event stream {where}; the answer is incomplete")
+
+
+async def _drain(chunks: AsyncGenerator[bytes, None]) -> None:
+    # Read the (normally empty) rest of the body for a moment, so the connection of an
+    # agent that ends its body right after [DONE] goes back to the pool instead of closing.
+    with anyio.move_on_after(_DRAIN_SECONDS):
+        try:
+            async for _ in chunks:
+                pass
+        except UpstreamError:
+            pass  # anything after [DONE] does not change a complete answer
+    await chunks.aclose()
 
 
 async def _json_chunks(reply: AgentReply) -> list[dict[str, Any]]:

@@ -1,10 +1,12 @@
 """Calling one agent: over HTTP with the shared pooled client, or in-process as an ASGI app.
 
-Both paths give an :class:`AgentReply` (status, headers, raw body chunks as they come) and
-apply the same :class:`~plano_asgi.config.HopTimeouts`: ``connect`` for the TCP connection,
-``first_byte`` from sending the request to the headers *and* the first body bytes, ``idle``
-between two body chunks. Every failure is an :class:`~plano_asgi.errors.UpstreamError`
-(``UpstreamTimeoutError`` for timeouts) naming the agent.
+Both paths give an :class:`AgentReply` (status, headers, decoded body chunks as they come)
+and apply the same :class:`~plano_asgi.config.HopTimeouts`: ``connect`` for the TCP
+connection, ``first_byte`` from sending the request to the headers *and* the first body
+bytes, ``idle`` since the last progress (what counts is the reader's call: see
+:mod:`plano_asgi.listener.reading`), ``total`` for the whole reply. Every failure is an
+:class:`~plano_asgi.errors.UpstreamError` (``UpstreamTimeoutError`` for timeouts) naming the
+agent.
 
 In-process agents are called with a scope/receive/send we build; their body travels through
 a small memory channel, so the caller sees each chunk when the app sends it. (httpx's
