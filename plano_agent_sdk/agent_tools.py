@@ -33,6 +33,7 @@ from plano_agent_sdk.errors import AgentError
 from plano_agent_sdk.gateway import forward_context
 from plano_asgi.agent_tools.origin import LISTENER_URL
 from plano_asgi.config.settings import PlanoSettings
+from plano_asgi.tracing import inject_headers
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession
@@ -162,7 +163,14 @@ async def agent_tools(
         )
     ctx = current_context()
     own = None if include_self or ctx is None else ctx.agent
+    # The trace context of *this* point (your agent's span, when an SDK records), fixed for
+    # the session: the MCP client sends from tasks of its own, where other spans may be current.
+    headers: dict[str, str] = {}
+    if ctx is not None:
+        inject_headers(headers, incoming=ctx.propagation_headers())
+        headers["x-request-id"] = ctx.request_id
     client = httpx2.AsyncClient(
+        headers=headers,
         timeout=httpx2.Timeout(call_timeout, connect=5.0),
         event_hooks={"request": [forward_context]},
     )
