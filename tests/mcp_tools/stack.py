@@ -32,7 +32,7 @@ def tools_config(ports: Mapping[str, int], guard_url: str) -> dict[str, Any]:
     agents = [
         {"id": aid, "app": f"tests.mcp_tools.agents:{apps.get(aid, 'echo')}"} for aid in AGENTS
     ]
-    every = [{"id": aid, "description": text} for aid, text in AGENTS.items()]
+    every: list[dict[str, Any]] = [{"id": aid, "description": text} for aid, text in AGENTS.items()]
     every[-1]["input_filters"] = ["no_passwords"]
     return {
         "version": "v0.3.0",
