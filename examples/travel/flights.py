@@ -15,6 +15,7 @@ from examples.travel.handoff import weather_note
 from examples.travel.llm import extract_json
 from examples.travel.render import long_date, render_flights, too_far_ahead
 from examples.travel.services import TravelServices
+from examples.travel.weather_tool import weather_from_tool
 from plano_asgi.errors import UpstreamError
 
 __all__ = ["answer_flights", "llm_flight_query"]
@@ -138,7 +139,8 @@ async def _flights(
         yield too_far_ahead(day, today)
         return
     route = f"from {origin.label} to {destination.label} on {long_date(day)}"
-    note = weather_note(turns, (origin, destination))
+    # The weather agent's answer in this turn, else (when asked for) its tool's answer.
+    note = weather_note(turns, (origin, destination)) or await weather_from_tool(turns, destination)
     if not services.settings.aeroapi_key:
         yield _KEY_MISSING.format(route=route) + (f"\n{note}" if note else "")
         return
