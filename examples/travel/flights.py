@@ -13,7 +13,9 @@ from examples.travel.conversation import Turn
 from examples.travel.extract import FlightQuery, flight_query
 from examples.travel.handoff import weather_note
 from examples.travel.llm import extract_json
+from examples.travel.places import FLIGHT_WORDS
 from examples.travel.render import long_date, render_flights, too_far_ahead
+from examples.travel.scope import FLIGHT_HELP, is_off_topic
 from examples.travel.services import TravelServices
 from examples.travel.weather_tool import weather_from_tool
 from plano_asgi.errors import UpstreamError
@@ -103,6 +105,9 @@ async def answer_flights(services: TravelServices, turns: Sequence[Turn]) -> Asy
             query = flight_query(tuple(turns), today)
     from_llm = await llm_flight_query(services, turns, today, query.day)
     query = _merge(query, from_llm)
+    if not query.origin and not query.destination and is_off_topic(turns, FLIGHT_WORDS):
+        yield FLIGHT_HELP  # no route and no flight word anywhere: not a flight question
+        return
     if not query.origin or not query.destination:
         missing = "where you're flying from" if query.destination else "which cities"
         yield (

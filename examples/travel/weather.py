@@ -11,7 +11,9 @@ from examples.travel.dates import MAX_FORECAST_DAYS
 from examples.travel.extract import WeatherQuery, weather_query
 from examples.travel.llm import extract_json
 from examples.travel.openmeteo import OpenMeteo
+from examples.travel.places import WEATHER_WORDS
 from examples.travel.render import render_weather
+from examples.travel.scope import WEATHER_HELP, is_off_topic
 from examples.travel.services import TravelServices
 from plano_asgi.errors import UpstreamError
 
@@ -70,6 +72,12 @@ async def answer_weather(services: TravelServices, turns: Sequence[Turn]) -> Asy
             from_llm.days or query.days,
             from_llm.qualifier if from_llm.location else query.qualifier,
         )
+    off_topic = is_off_topic(turns, WEATHER_WORDS)
+    if (off_topic and from_llm is None) or (off_topic and not query.location):
+        # Offline, a turn without a weather word is not for us; with a model, one that
+        # names no place either.
+        yield WEATHER_HELP
+        return
     if not query.location:
         yield "Which city would you like the weather for?"
         return

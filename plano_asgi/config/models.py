@@ -149,6 +149,10 @@ class AgentListener(StrictModel):
     """Time to the first byte of the answer: routing, filters, earlier agents and the
     answering agent's headers together (504 naming the hop in progress). Plano applies it
     to the whole response; streams are bounded by ``timeouts.idle``/``total`` instead."""
+    off_topic_reply: str | None = None
+    """*Ours*: what the listener answers itself when the router finds no agent for a turn and
+    no agent is ``default: true`` (with a default agent, that agent gets the turn, as in
+    Plano). Default: what each agent can help with, from the agents' descriptions."""
     answers: Literal["all", "last"] = "all"
     """*Ours*: in a turn routed to several agents, ``all`` streams every agent's answer in
     order (each chunk marked with ``"agent"``); ``last`` is Plano's behaviour, where only

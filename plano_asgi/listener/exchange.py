@@ -30,15 +30,16 @@ from pydantic import ValidationError
 from starlette.types import Message, Receive, Scope, Send
 
 from plano_asgi._asgi import ClientDisconnectedError, read_body, send_error
-from plano_asgi.chat import ChatMessage, ChatRequest, parse_chat_request
-from plano_asgi.chunks import ChunkGatherer
+from plano_asgi.chat import ChatMessage, ChatRequest, chat_completion, parse_chat_request
+from plano_asgi.chunks import ChunkGatherer, completion_chunks
 from plano_asgi.errors import PlanoError, RequestError, UpstreamError, UpstreamTimeoutError
 from plano_asgi.filters.base import FilterCall
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.listener.answer import Answer, JsonAnswer, StreamAnswer
+from plano_asgi.listener.capabilities import LISTENER_ANSWER, capabilities_reply
 from plano_asgi.listener.chaining import insert_reply
 from plano_asgi.listener.headers import client_headers, header_value, request_id
-from plano_asgi.listener.reading import read_events
+from plano_asgi.listener.reading import AgentEvent, read_events
 from plano_asgi.listener.runtime import ListenerRuntime
 from plano_asgi.listener.selection import Selection
 from plano_asgi.listener.transport import AGENT_PATH, collapse_groups, open_agent
@@ -208,7 +209,8 @@ class _Exchange:
             selection.router,
             f" (fallback: {selection.fallback})" if selection.fallback else "",
         )
-        self.ours["x-plano-agents"] = header_value(",".join(selection.agents), 1000)
+        if selection.agents:
+            self.ours["x-plano-agents"] = header_value(",".join(selection.agents), 1000)
         self.ours["x-plano-router"] = selection.router
         if selection.confidence is not None:
             self.ours["x-plano-route-confidence"] = f"{selection.confidence:.3f}"
@@ -221,6 +223,9 @@ class _Exchange:
         kind = StreamAnswer if request.stream else JsonAnswer
         answer = kind(self._start, self._body, self.ours, mark=mark)
         headers: list[tuple[str, str]] = []
+        if not selection.agents:
+            await self._answer_itself(answer, request)
+            return
         for position, agent_id in enumerate(selection.agents):
             final = position == len(selection.agents) - 1
             agent_messages = messages
@@ -240,6 +245,15 @@ class _Exchange:
                 messages = insert_reply(messages, agent_id, text)
         await answer.finish(headers)
         self.finished = True
+
+    async def _answer_itself(self, answer: Answer, request: ChatRequest) -> None:
+        """No agent fits the turn and none is the default: say what the agents can do."""
+        self._answering()
+        text = capabilities_reply(self.runtime.listener)
+        completion = chat_completion(content=text, model=request.model or LISTENER_ANSWER)
+        for chunk in completion_chunks(completion):
+            await answer.add(LISTENER_ANSWER, AgentEvent(chunk=chunk), final=True, headers=[])
+        await answer.finish([])
 
     async def _select(self, messages: Sequence[ChatMessage]) -> Selection:
         # The routing span is the current context inside this block, so a router that

@@ -1,8 +1,9 @@
 """Choosing the agents for a turn, with fallbacks that never fail the request.
 
 * One agent on the listener: it is used, no router is asked.
-* The router answers no agent (or only unknown ones): the default agent (``default: true``,
-  else the first one).
+* The router answers no agent (or only unknown ones): the agent marked ``default: true``, as in
+  Plano; with none marked, no agent (an empty selection): the listener answers itself with
+  what its agents can help with (:mod:`plano_asgi.listener.capabilities`).
 * The router fails (timeout, endpoint down, garbage): the fallback router is asked, and if
   there is none or it fails too, the default agent is used. Plano fails the request with a
   400 instead; we log it and say so in ``x-plano-route-fallback``.
@@ -73,6 +74,9 @@ class Selector:
         self.listener = listener
         self.candidates = tuple(AgentCandidate(a.id, a.description) for a in listener.agents)
         self.default = next((a.id for a in listener.agents if a.default), listener.agents[0].id)
+        """Where a turn goes when routing fails: the ``default: true`` agent, else the first."""
+        self.has_default = any(a.default for a in listener.agents)
+        """Whether an agent is ``default: true`` (it then also gets turns no agent fits)."""
         self.routers = tuple(r for r in (router, fallback) if r is not None)
         self._warmed: set[int] = set()  # indexes into self.routers
         self._warming: anyio.Lock | None = None
@@ -133,6 +137,18 @@ class Selector:
                 continue
             if decision.fallback:
                 reasons.append(decision.fallback)
+            if not agents and not self.has_default:
+                return Selection(
+                    (),
+                    decision.router,
+                    "; ".join(reasons) or None,
+                    _ms(started),
+                    confidence=decision.confidence,
+                    escalated=decision.escalated,
+                    details=decision.details,
+                    reason=decision.reason or "no_agent",
+                    failures=tuple(failures),
+                )
             if not agents:
                 reasons.append(f"no agent matched, used default agent {self.default}")
                 agents = (self.default,)
