@@ -18,7 +18,6 @@ All per-request state lives on a per-request ``_Exchange``
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ from plano_asgi._lifecycle import AsyncCloseable, close_after_shutdown, serve_li
 from plano_asgi.agent_tools.origin import LISTENER_URL, listener_url
 from plano_asgi.agent_tools.server import AgentToolServer
 from plano_asgi.config import HopTimeouts, PlanoConfig, load_config
+from plano_asgi.config.apps import import_agent_apps
 from plano_asgi.errors import ConfigError, ConfigIssue, RequestError, error_body
 from plano_asgi.filters.base import Filter
 from plano_asgi.filters.chain import FilterChain
@@ -149,6 +149,12 @@ class PlanoMiddleware(AsyncCloseable):
             for name in apps
             if name not in listed
         ]
+        # In-process agents you did not inject, imported next to the config file.
+        imported, import_issues = import_agent_apps(
+            self.config, [agent.id for agent in self.listener.agents if agent.id not in apps]
+        )
+        issues.extend(import_issues)
+        failed = {issue.path for issue in import_issues}
         targets: dict[str, AgentTarget] = {}
         for agent in self.listener.agents:
             try:
@@ -157,13 +163,9 @@ class PlanoMiddleware(AsyncCloseable):
                 issues.append(ConfigIssue("agents", f"agent '{agent.id}' is not declared"))
                 continue
             timeouts = _merge_timeouts(self.listener.timeouts, definition.timeouts)
-            app = apps.get(agent.id)
-            if app is None and definition.app is not None:
-                try:
-                    app = _import_app(definition.app)
-                except (ImportError, AttributeError) as exc:
-                    issues.append(ConfigIssue(f"agents.{agent.id}.app", f"cannot import: {exc}"))
-                    continue
+            if f"agents.{agent.id}.app" in failed:
+                continue
+            app = apps[agent.id] if agent.id in apps else imported.get(agent.id)
             if app is None and definition.url is None:
                 issues.append(ConfigIssue(f"agents.{agent.id}", "needs a url or an app"))
                 continue
@@ -300,17 +302,6 @@ class _MappingFilters:
             return FilterChain([self._filters[fid] for fid in ids])
         except KeyError as exc:
             raise ConfigError([ConfigIssue("filters=", f"no filter '{exc.args[0]}'")]) from None
-
-
-def _import_app(path: str) -> ASGIApp:
-    module_name, _, attribute = path.partition(":")
-    target: Any = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        target = getattr(target, part)
-    if not callable(target):
-        raise AttributeError(f"'{path}' is not an ASGI app")
-    app: ASGIApp = target
-    return app
 
 
 async def _method_not_allowed(send: Send, allow: str) -> None:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from plano_asgi.cli.validate import add_config_argument, config_path, load_settings
 from plano_asgi.config import load_config
 from plano_asgi.errors import ConfigError
 
-__all__ = ["register", "run"]
+if TYPE_CHECKING:
+    from plano_asgi.serving import ListenerServer
+
+__all__ = ["point_agents_at_gateway", "register", "run"]
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -103,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if not servers:
         print(f"{path}: no listeners to serve", file=sys.stderr)
         return 2
+    point_agents_at_gateway(servers)
     if args.chat:
         from plano_asgi.cli.serve_chat import DEFAULT_LOG_FILE, logs_to, serve_and_chat
 
@@ -134,3 +140,20 @@ def run(args: argparse.Namespace) -> int:
             return asyncio.run(serve_config(servers, log_level=level))
         except KeyboardInterrupt:  # only if Ctrl-C lands before the handlers are installed
             return 130
+
+
+def point_agents_at_gateway(servers: list[ListenerServer]) -> None:
+    """Point in-process agents at the model listener served here, wherever it moved.
+
+    Agents find the gateway through ``LLM_GATEWAY_ENDPOINT`` (read when an agent first
+    calls a model, see :func:`plano_agent_sdk.gateway_client`). When neither it nor
+    ``PLANO_GATEWAY_URL`` is set, set it to the model listener of ``servers``, so
+    ``--port-offset`` and ``--host`` move the agents' gateway with the listener.
+    """
+    from plano_asgi.cli.background import client_url
+
+    if os.environ.get("LLM_GATEWAY_ENDPOINT") or os.environ.get("PLANO_GATEWAY_URL"):
+        return
+    model = next((s for s in servers if s.kind == "model"), None)
+    if model is not None:
+        os.environ["LLM_GATEWAY_ENDPOINT"] = f"{client_url(model)}/v1"

@@ -67,7 +67,6 @@ def serve_and_chat(
             "--port-offset N (e.g. --port-offset 100).\n"
         )
         return 1
-    _point_agents_at_gateway(servers)
     styled = Style(wants_color(err))
     err.write(_banner(config, servers, log_file))
     err.write("Starting the listeners (and the router model)...")
@@ -154,17 +153,6 @@ def _sigterm_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _point_agents_at_gateway(servers: list[ListenerServer]) -> None:
-    """In-process agents find the gateway through ``LLM_GATEWAY_ENDPOINT``: when neither it
-    nor ``PLANO_GATEWAY_URL`` is set, point it at the model listener served here (which
-    moves with ``--port-offset``)."""
-    if os.environ.get("LLM_GATEWAY_ENDPOINT") or os.environ.get("PLANO_GATEWAY_URL"):
-        return
-    model = next((s for s in servers if s.kind == "model"), None)
-    if model is not None:
-        os.environ["LLM_GATEWAY_ENDPOINT"] = f"{client_url(model)}/v1"
 
 
 @contextlib.contextmanager

@@ -1,4 +1,9 @@
-"""``plano-asgi validate CONFIG``: exit 0 with a summary, or 2 with every problem."""
+"""``plano-asgi validate CONFIG``: exit 0 with a summary, or 2 with every problem.
+
+Validation also imports every ``agents[].app`` the way ``serve`` does (next to the config
+file, then ``PYTHONPATH``), so an agent that cannot be imported is reported with its id and
+the error instead of failing later at ``serve``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from plano_asgi.config import AgentListener, PlanoConfig, PlanoSettings, load_config
+from plano_asgi.config.apps import import_agent_apps
 from plano_asgi.config.settings import CONFIG_NAMES, find_config
 from plano_asgi.errors import ConfigError
 
@@ -33,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         config = load_config(path, allow_missing_env=args.allow_missing_env)
+        # In-process agents are part of the config: a failing import fails validation.
+        _, issues = import_agent_apps(config)
+        if issues:
+            raise ConfigError(issues, source=str(path))
     except ConfigError as exc:
         print(exc.message, file=sys.stderr)
         return 2

@@ -21,7 +21,7 @@ import pytest
 from starlette.applications import Starlette
 
 from tests.examples.fakes import Recorder, aeroapi_app, open_meteo_app
-from tests.support.servers import free_port, serve
+from tests.support.servers import bindable, free_port, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -43,15 +43,6 @@ class Run:
     out: str
     err: str
     log: str
-
-
-def bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def free_offset() -> int:
