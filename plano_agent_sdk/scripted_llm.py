@@ -117,7 +117,11 @@ class ScriptedLLM:
             await send_json(send, 200, {"object": "list", "data": [entry]})
             return
         if path not in ("/v1/chat/completions", "/chat/completions"):
-            await send_json(send, 404, error_body(f"no route {path}", type="not_found"))
+            await send_json(
+                send,
+                404,
+                error_body(f"no route {path}", type="invalid_request_error", code="not_found"),
+            )
             return
         body = await _read(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}

@@ -59,9 +59,10 @@ class ChatRequest(BaseModel):
 
     messages: list[ChatMessage] = Field(min_length=1)
     model: str | None = None
-    stream: bool = False
-    temperature: float | None = None
-    max_tokens: int | None = None
+    # Strict, as OpenAI is: "yes", 1 or "0.5" is a client bug to report (400), not to guess.
+    stream: bool = Field(default=False, strict=True)
+    temperature: float | None = Field(default=None, strict=True)
+    max_tokens: int | None = Field(default=None, strict=True)
 
     @field_validator("messages", mode="before")
     @classmethod

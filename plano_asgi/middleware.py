@@ -33,7 +33,7 @@ from plano_asgi.agent_tools.origin import LISTENER_URL, listener_url
 from plano_asgi.agent_tools.server import AgentToolServer
 from plano_asgi.config import HopTimeouts, PlanoConfig, load_config
 from plano_asgi.config.apps import import_agent_apps
-from plano_asgi.errors import ConfigError, ConfigIssue, RequestError, error_body
+from plano_asgi.errors import ConfigError, ConfigIssue, RequestError
 from plano_asgi.filters.base import Filter
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.listener.exchange import _Exchange
@@ -226,7 +226,7 @@ class PlanoMiddleware(AsyncCloseable):
         if self.app is not None:
             await self.app(scope, receive, send)
         elif kind == "http":
-            await send_json(send, 404, error_body("Not Found", type="not_found", code="not_found"))
+            await send_json(send, 404, _NOT_FOUND.to_dict())
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1000})
 
@@ -302,6 +302,9 @@ class _MappingFilters:
             return FilterChain([self._filters[fid] for fid in ids])
         except KeyError as exc:
             raise ConfigError([ConfigIssue("filters=", f"no filter '{exc.args[0]}'")]) from None
+
+
+_NOT_FOUND = RequestError("Not Found", status_code=404, code="not_found")
 
 
 async def _method_not_allowed(send: Send, allow: str) -> None:

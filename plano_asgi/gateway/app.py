@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from plano_asgi._asgi import route_path, send_json
 from plano_asgi._lifecycle import AsyncCloseable, close_after_shutdown, serve_lifespan
 from plano_asgi.config import HopTimeouts, PlanoConfig, PlanoSettings
-from plano_asgi.errors import ConfigError, ConfigIssue, error_body
+from plano_asgi.errors import ConfigError, ConfigIssue, RequestError, error_body
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.gateway.exchange import Exchange, GatewayDeps
 from plano_asgi.gateway.http1 import Http1Pool
@@ -200,7 +200,7 @@ class ModelGateway(AsyncCloseable):
         if self.app is not None:
             await self.app(scope, receive, send)
         elif scope["type"] == "http":
-            await send_json(send, 404, error_body("Not found.", type="not_found", code="not_found"))
+            await send_json(send, 404, _NOT_FOUND.to_dict())
 
     async def aclose(self) -> None:
         """Close the HTTP client and Redis limiter (if the gateway made them) and filters."""
@@ -214,6 +214,9 @@ class ModelGateway(AsyncCloseable):
             self._owned_limiter = None
         if self._owns_client:
             await self._client.aclose()
+
+
+_NOT_FOUND = RequestError("Not found.", status_code=404, code="not_found")
 
 
 async def _method_not_allowed(send: Send, allowed: str) -> None:

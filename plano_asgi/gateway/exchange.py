@@ -106,7 +106,8 @@ class Exchange:
                 raise RequestError("The request body is not valid JSON.") from None
             if not isinstance(body, dict):
                 raise RequestError("The request body must be a JSON object.")
-            self.stream = bool(body.get("stream"))
+            _check_fields(body)
+            self.stream = body.get("stream") is True
             model = body.get("model")
             with self.trace.model_routing() as routing:  # Plano's ``routing`` span
                 targets = self.deps.resolver.resolve(model)
@@ -174,7 +175,19 @@ class Exchange:
                 return
 
     async def send(self, message: Message) -> None:
-        """Send to the client, noting when the response is complete."""
+        """Send to the client, noting when the response is complete.
+
+        Every response carries the request's ``x-request-id`` (the client's when sane, else
+        fresh), the one the provider was sent; a provider's own id is kept as
+        ``x-upstream-request-id``.
+        """
+        if message["type"] == "http.response.start":
+            headers = [
+                (b"x-upstream-request-id" if key.lower() == b"x-request-id" else key, value)
+                for key, value in message.get("headers", ())
+            ]
+            headers.append((b"x-request-id", self.trace.request_id.encode("latin-1")))
+            message = {**message, "headers": headers}
         await self._send(message)
         if message["type"] == "http.response.body" and not message.get("more_body", False):
             self.finished = True
@@ -198,3 +211,15 @@ class Exchange:
         if self.api == "anthropic":
             body = anthropic_error(exc.status_code, body)
         await send_json(self.send, exc.status_code, body, exc.headers())
+
+
+def _check_fields(body: dict[str, object]) -> None:
+    """Reject the fields the gateway acts on when they have the wrong JSON type, naming the
+    field in the listener's words (:func:`~plano_asgi.chat.parse_chat_request`); every other
+    field is the provider's to judge."""
+    for name, kind, noun in (("stream", bool, "boolean"), ("model", str, "string")):
+        value = body.get(name)
+        if value is not None and not isinstance(value, kind):
+            raise RequestError(
+                f"Invalid request: {name}: Input should be a valid {noun}", param=name
+            )

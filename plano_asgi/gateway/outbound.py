@@ -60,8 +60,7 @@ def prepare_call(
     headers["accept-encoding"] = "identity"
     if ex.stream:
         headers["accept"] = "text/event-stream"
-    if "x-request-id" in ex.headers:
-        headers["x-request-id"] = ex.headers["x-request-id"]
+    headers["x-request-id"] = ex.trace.request_id  # the id the client gets back
     context = ex.llm.context if ex.llm is not None else ex.trace.context
     inject_headers(headers, context, incoming=ex.headers)
     return ProviderCall(

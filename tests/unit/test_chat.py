@@ -47,6 +47,27 @@ from plano_asgi.errors import RequestError
             "Invalid request: stream:",
             id="bad-stream",
         ),
+        # Strict like OpenAI: what lax parsing would turn into a value is a client bug.
+        pytest.param(
+            b'{"messages": [{"role": "user", "content": "x"}], "stream": "yes"}',
+            "Invalid request: stream: Input should be a valid boolean",
+            id="stream-yes",
+        ),
+        pytest.param(
+            b'{"messages": [{"role": "user", "content": "x"}], "stream": 1}',
+            "Invalid request: stream: Input should be a valid boolean",
+            id="stream-1",
+        ),
+        pytest.param(
+            b'{"messages": [{"role": "user", "content": "x"}], "temperature": "0.5"}',
+            "Invalid request: temperature: Input should be a valid number",
+            id="temperature-string",
+        ),
+        pytest.param(
+            b'{"messages": [{"role": "user", "content": "x"}], "max_tokens": "5"}',
+            "Invalid request: max_tokens: Input should be a valid integer",
+            id="max-tokens-string",
+        ),
     ],
 )
 def test_parse_chat_request_rejects(body: bytes, message: str) -> None:
