@@ -1,13 +1,15 @@
 """plano_agent_sdk: write agents and filters for plano-asgi (or Plano) with only your logic.
 
-An :class:`Agent` is an ASGI app; any ASGI server runs it. A filter is a plain function
-that :func:`filter_function` turns into an HTTP filter app and an MCP tool at once.
+An :class:`Agent` is an ASGI app; any ASGI server runs it. :func:`agent_tools` hands your
+LLM calls the listener's other agents as tools (MCP, through the listener). A filter is a
+plain function that :func:`filter_function` turns into an HTTP filter app and an MCP tool.
 Testing helpers live in :mod:`plano_agent_sdk.testing`.
 """
 
 from __future__ import annotations
 
 from plano_agent_sdk.agent import Agent, HandlerFunc
+from plano_agent_sdk.agent_tools import AgentToolError, AgentTools, agent_tools
 from plano_agent_sdk.chunks import collect_text, encode_chunks, iter_chunks, text_chunks
 from plano_agent_sdk.context import Context, current_context
 from plano_agent_sdk.errors import AgentError
@@ -39,6 +41,8 @@ __all__ = [
     "Agent",
     "AgentError",
     "AgentRequest",
+    "AgentToolError",
+    "AgentTools",
     "Chunk",
     "Context",
     "DONE",
@@ -50,6 +54,7 @@ __all__ = [
     "JSONNotFoundError",
     "SSEDecoder",
     "ServerSentEvent",
+    "agent_tools",
     "aiter_events",
     "collect_text",
     "current_context",
