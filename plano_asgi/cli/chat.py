@@ -209,8 +209,9 @@ def converse(
 ) -> int:
     """Send each line as a turn and stream the answers; return the exit status.
 
-    Blank lines are skipped. Not interactive, each message is echoed as ``> message`` so
-    the output reads as a transcript. Returns 0 when every turn was answered, 1 when one
+    Blank lines are skipped; ``exit`` or ``quit`` (see :data:`QUIT_WORDS`) ends the chat,
+    typed or piped. Not interactive, each message is echoed as ``> message`` so the output
+    reads as a transcript. Returns 0 when every turn was answered, 1 when one
     failed or the listener is unreachable. Ctrl-C propagates as ``KeyboardInterrupt``
     (after marking a cut-short answer ``[interrupted]``): the caller decides what it means.
     """
@@ -222,10 +223,10 @@ def converse(
     for text in lines:
         if not text.strip():
             continue
-        if interactive and text.strip().lower() in QUIT_WORDS:
-            break
         if not interactive:
             out.write(f"> {text}\n")
+        if text.strip().lower() in QUIT_WORDS:  # typed or piped: "exit" ends the chat
+            break
         try:
             result = session.send(text, writer, client)
         except httpx.HTTPError as exc:

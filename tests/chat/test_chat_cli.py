@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -91,3 +92,24 @@ async def test_chat_says_when_the_listener_is_down(capsys: pytest.CaptureFixture
         code = await anyio.to_thread.run_sync(main, ["chat", f"http://127.0.0.1:{port}", "-m", "x"])
     assert code == 1
     assert f"error: cannot reach http://127.0.0.1:{port}: ConnectError" in capsys.readouterr().err
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("word", ["exit", "quit", "  EXIT "])
+async def test_chat_piped_exit_quits_before_the_next_line(word: str) -> None:
+    seen: list[dict[str, Any]] = []
+    async with serve(_listener(seen)) as srv:
+        with anyio.fail_after(30):
+            done = await anyio.run_process(
+                [sys.executable, "-m", "plano_asgi", "chat", srv.url],
+                input=f"weather in Paris?\n{word}\nnever sent\n".encode(),
+                check=False,
+            )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().splitlines() == [
+        "> weather in Paris?",
+        "[weather_agent via local_v1]",
+        "It is sunny (1)",
+        f"> {word}",
+    ]
+    assert [body["messages"][-1]["content"] for body in seen] == ["weather in Paris?"]
