@@ -13,9 +13,10 @@ forbids unknown keys; where it is open (``overrides``) unknown keys are kept. Ke
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
 from plano_asgi.config._base import (
     Duration,
@@ -122,6 +123,9 @@ class ListenerAgent(StrictModel):
     """Filter ids run before this agent's call (Plano's older docs call this ``filter_chain``)."""
 
 
+_TOOLS_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")
+
+
 class AgentTools(StrictModel):
     """*Ours*: ``listeners[].agent_tools``: the listener's agents as MCP tools.
 
@@ -131,10 +135,20 @@ class AgentTools(StrictModel):
 
     enabled: bool = True
     """Serve the MCP endpoint (``false``: the path is left to the wrapped app, or 404)."""
-    path: str = Field(default="/mcp", pattern=r"^/[A-Za-z0-9._~/-]*$")
+    path: str = "/mcp"
     """Where the streamable-HTTP endpoint is, relative to where the listener is mounted."""
     agents: tuple[str, ...] | None = None
     """Agent ids offered as tools; default: every agent of the listener."""
+
+    @field_validator("path")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not _TOOLS_PATH.fullmatch(value):
+            raise ValueError(
+                f"'{value}' is not a path like /mcp (a leading '/', then letters, digits "
+                "and . _ ~ - /)"
+            )
+        return value
 
 
 class AgentListener(StrictModel):
