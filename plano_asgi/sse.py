@@ -5,13 +5,16 @@ Defined once here and shared by the listener, the gateway and the agent SDK.
 The decoder follows the WHATWG event-stream rules: lines end in CRLF, LF or CR; a blank
 line dispatches the event; ``data`` lines are joined with ``\\n``; lines starting with
 ``:`` are comments; a single leading space after the colon is dropped. It is fed raw
-network chunks and yields whole events, so a line split across chunks is handled.
+network chunks and yields whole events, so a line split across chunks is handled. Lines
+are split on the bytes (``bytes.splitlines`` knows exactly CRLF, LF and CR) and each whole
+line is decoded once: a multi-byte UTF-8 character never contains CR or LF, so no line
+break can fall inside one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,29 +102,36 @@ class SSEDecoder:
     """
 
     def __init__(self) -> None:
-        self._buffer = ""
+        self._buffer = b""
         self._pending_cr = False
         self._data: list[str] = []
         self._event: str | None = None
         self._id: str | None = None
         self._retry: int | None = None
         self._has_field = False
-        self._decoder = _Utf8()
         self.comments = 0
         """Comment lines (``: ping``) seen so far: keep-alives, never events."""
 
     def feed(self, chunk: bytes | str) -> list[ServerSentEvent]:
         """Add a chunk; return the events it completed, in order."""
-        text = chunk if isinstance(chunk, str) else self._decoder.decode(chunk)
-        if not text:
+        data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+        if not data:
             return []
-        if self._pending_cr and text.startswith("\n"):
-            text = text[1:]
-        self._pending_cr = False
-        self._buffer += text
+        if self._pending_cr:
+            # The previous chunk ended in CR: an LF now is the second half of one CRLF.
+            self._pending_cr = False
+            if data[:1] == b"\n":
+                data = data[1:]
+        lines = (self._buffer + data if self._buffer else data).splitlines(keepends=True)
+        if lines and not lines[-1].endswith((b"\n", b"\r")):
+            self._buffer = lines.pop()
+        else:
+            self._buffer = b""
+        if lines and lines[-1].endswith(b"\r"):
+            self._pending_cr = True
         events: list[ServerSentEvent] = []
-        for line in self._split_lines():
-            event = self._process_line(line)
+        for raw in lines:
+            event = self._process_line(raw.rstrip(b"\r\n").decode("utf-8", "replace"))
             if event is not None:
                 events.append(event)
         return events
@@ -129,11 +139,9 @@ class SSEDecoder:
     def flush(self, *, dispatch_unterminated: bool = False) -> list[ServerSentEvent]:
         """End of stream: process a trailing line and optionally the unterminated event."""
         events: list[ServerSentEvent] = []
-        tail = self._decoder.decode(b"", final=True)
-        self._buffer += tail
         if self._buffer:
-            line, self._buffer = self._buffer, ""
-            self._process_line(line)
+            line, self._buffer = self._buffer, b""
+            self._process_line(line.decode("utf-8", "replace"))
         if dispatch_unterminated and self._has_field:
             event = self._dispatch()
             if event is not None:
@@ -145,26 +153,6 @@ class SSEDecoder:
     def has_partial_event(self) -> bool:
         """True when bytes of an event arrived but its terminating blank line did not."""
         return self._has_field or bool(self._buffer)
-
-    def _split_lines(self) -> Iterator[str]:
-        buf = self._buffer
-        start = 0
-        length = len(buf)
-        i = 0
-        while i < length:
-            ch = buf[i]
-            if ch == "\n" or ch == "\r":
-                yield buf[start:i]
-                if ch == "\r":
-                    if i + 1 < length:
-                        if buf[i + 1] == "\n":
-                            i += 1
-                    else:
-                        # A CR at the end of a chunk may be the first half of CRLF.
-                        self._pending_cr = True
-                start = i + 1
-            i += 1
-        self._buffer = buf[start:]
 
     def _process_line(self, line: str) -> ServerSentEvent | None:
         if line == "":
@@ -208,18 +196,6 @@ class SSEDecoder:
         self._event = None
         self._retry = None
         self._has_field = False
-
-
-class _Utf8:
-    """Incremental UTF-8 decoding that never splits a character across chunks."""
-
-    def __init__(self) -> None:
-        import codecs
-
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-    def decode(self, data: bytes, final: bool = False) -> str:
-        return self._decoder.decode(data, final)
 
 
 async def aiter_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[ServerSentEvent]:

@@ -72,3 +72,13 @@ def test_encode_data_and_json() -> None:
     assert encode_data("a\nb") == b"data: a\ndata: b\n\n"
     assert encode_json({"a": "é"}) == 'data: {"a":"é"}\n\n'.encode()
     assert encode_event("x", event="a\nb") == b"event: a b\ndata: x\n\n"
+
+
+def test_only_cr_and_lf_break_lines() -> None:
+    # Vertical tab, form feed, NEL and U+2028 are line breaks to str.splitlines, not to SSE.
+    raw = "data: a\x0bb\x0cc\x85d\u2028e\n\n".encode()
+    assert SSEDecoder().feed(raw) == [ServerSentEvent("a\x0bb\x0cc\x85d\u2028e")]
+
+
+def test_invalid_utf8_is_replaced_not_fatal() -> None:
+    assert SSEDecoder().feed(b"data: \xff\xfe ok\n\n") == [ServerSentEvent("\ufffd\ufffd ok")]
