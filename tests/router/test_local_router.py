@@ -138,9 +138,12 @@ async def test_earlier_turns_and_descriptions_are_encoded_once(minilm: MiniLMEnc
     assert len(calls) == 2  # the agents' descriptions, then the turn
     later = chat("I need a cab to the airport", "Booked for 6am.", "and a hotel room near it")
     await router.route(later, AGENTS)
-    assert calls[-1] == ["and a hotel room near it"]  # only the new turn
+    # Only the new messages: the turn, then the reply it is compared with (a turn with new
+    # words is checked against the conversation before it can be called off topic).
+    assert calls[2:] == [["and a hotel room near it"], ["Booked for 6am."]]
+    await router.route(later, AGENTS)
     await router.route(first, AGENTS[::-1])
-    assert len(calls) == 3  # reordered agents reuse every vector
+    assert len(calls) == 4  # the same turn again and reordered agents reuse every vector
 
 
 @pytest.mark.anyio
@@ -232,3 +235,19 @@ async def test_every_decision_says_why_and_how_sure(local_router: LocalRouter) -
         assert isinstance(decision.details["margin"], float)
         reasons.append(decision.reason)
     assert reasons == ["first_turn", "off_topic", "follow_on"]
+
+
+@pytest.mark.anyio
+async def test_a_short_off_topic_question_after_a_travel_answer_gets_no_agent(
+    local_router: LocalRouter, travel_agents: list[AgentCandidate]
+) -> None:
+    history = chat(
+        "What's the weather in Atlanta tomorrow?",
+        "Atlanta (ATL) tomorrow: 14°C, light rain in the afternoon.",
+    )
+    recipe = await local_router.route(
+        [*history, *chat("what is a good recipe for banana bread?")], travel_agents
+    )
+    assert recipe.agents == ()
+    follow = await local_router.route([*history, *chat("and the day after?")], travel_agents)
+    assert follow.agents == ("weather_agent",)

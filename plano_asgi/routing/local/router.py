@@ -89,7 +89,9 @@ class LocalRouterSettings:
     least ``novel_words`` content words the conversation has not used, be unlike the last
     messages (cosine below ``context_similarity``), and either score below
     ``oos_followup_threshold`` or be closer to an everyday subject by
-    ``offtopic_margin_followup`` (then with the looser ``offtopic_context_similarity``).
+    ``offtopic_margin_followup`` (then with the looser ``offtopic_context_similarity``; a
+    turn with fewer than ``novel_words`` but at least ``novel_words_offtopic`` new words
+    must be closer by ``offtopic_margin_short_extra`` more).
 
     Two-intent turns. The whole turn's two best agents A and B are candidates when B
     scores at least ``multi_floor`` and within ``multi_gap`` of A; the turn goes to both
@@ -114,6 +116,8 @@ class LocalRouterSettings:
     offtopic_margin: float = 0.15
     offtopic_ceiling: float = 0.7
     novel_words: int = 4
+    novel_words_offtopic: int = 3
+    offtopic_margin_short_extra: float = 0.1
     context_similarity: float = 0.15
     oos_followup_threshold: float = 0.3
     offtopic_margin_followup: float = 0.15
@@ -311,13 +315,25 @@ class LocalRouter:
     def _off_topic_later(self, turn: _Turn, history: Sequence[tuple[str, str]]) -> _Verdict | None:
         s = self.settings
         seen = {w for _, text in history for w in words(text)}
-        if sum(w not in seen for w in words(turn.text)) < s.novel_words:
+        novel = sum(w not in seen for w in words(turn.text))
+        low, near = novel >= s.novel_words, novel >= s.novel_words_offtopic
+        if not (low or near):
             return None
         similarity = self._context_similarity(turn.text, history)
-        below = min(s.oos_followup_threshold - turn.relevance, s.context_similarity - similarity)
-        closer = min(
-            turn.offtopic - s.offtopic_margin_followup,
-            s.offtopic_context_similarity - similarity,
+        below = (
+            min(s.oos_followup_threshold - turn.relevance, s.context_similarity - similarity)
+            if low
+            else -math.inf
+        )
+        closer = (
+            min(
+                turn.offtopic
+                - s.offtopic_margin_followup
+                - (0.0 if low else s.offtopic_margin_short_extra),
+                s.offtopic_context_similarity - similarity,
+            )
+            if near
+            else -math.inf
         )
         if below > 0 or closer > 0:
             return ((), "off_topic_later", max(below, closer))
