@@ -31,9 +31,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from plano_asgi._asgi import send_json
 from plano_asgi.agent_tools.arguments import TOOL_INPUT_SCHEMA, ToolArgumentError, tool_messages
 from plano_asgi.agent_tools.origin import LISTENER_URL, listener_url
-from plano_asgi.agent_tools.turn import pinned_runtime, run_tool_turn
+from plano_asgi.agent_tools.turn import ToolAnswer, pinned_runtime, run_tool_turn
 from plano_asgi.errors import error_body
 from plano_asgi.listener.runtime import ListenerRuntime
+from plano_asgi.listener.transport import collapse_groups
 from plano_asgi.tracing import valid_traceparent
 
 if TYPE_CHECKING:
@@ -180,18 +181,40 @@ class AgentToolServer:
             return _result(str(exc), error=True)
         request = ctx.request
         scope: Scope = request.scope if request is not None else {"headers": []}
+        answer: ToolAnswer | None = None
         token = LISTENER_URL.set(listener_url(scope))
         try:
-            answer = await run_tool_turn(
-                runtime,
-                messages,
-                raw_headers=scope.get("headers", ()),
-                traceparent=_trace(ctx.meta or params.meta, scope.get("headers", ())),
-                server=scope.get("server"),
-            )
+            with collapse_groups():
+                async with anyio.create_task_group() as group:
+                    if request is not None:
+                        group.start_soon(_cancel_on_disconnect, request.receive, group.cancel_scope)
+                    answer = await run_tool_turn(
+                        runtime,
+                        messages,
+                        raw_headers=scope.get("headers", ()),
+                        traceparent=_trace(ctx.meta or params.meta, scope.get("headers", ())),
+                        server=scope.get("server"),
+                    )
+                    group.cancel_scope.cancel()
         finally:
             LISTENER_URL.reset(token)
+        if answer is None:  # the caller left: nobody reads this
+            return _result("The caller disconnected; the agent call was cancelled.", error=True)
         return _result(answer.text, error=answer.error)
+
+
+async def _cancel_on_disconnect(receive: Receive, turn: anyio.CancelScope) -> None:
+    """Cancel the turn when the caller's HTTP request goes away, as a chat turn is.
+
+    The MCP SDK runs tool handlers in its session manager's task group, so a caller that
+    gives up (a timeout, a cancelled call) would otherwise leave the agent running and
+    spending tokens. The body was read before the handler ran, so ``receive`` only has a
+    disconnect left to give.
+    """
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    logger.info("MCP caller left; cancelling the tool call")
+    turn.cancel()
 
 
 def _result(text: str, *, error: bool) -> mcp_types.CallToolResult:
