@@ -16,6 +16,7 @@ __all__ = [
     "ClientDisconnectedError",
     "HOP_BY_HOP",
     "header",
+    "post_scope",
     "read_body",
     "route_path",
     "sane_request_id",
@@ -37,6 +38,34 @@ def route_path(scope: Scope) -> str:
         if rest == "" or rest.startswith("/"):
             return rest or "/"
     return path
+
+
+def post_scope(
+    path: str,
+    headers: list[tuple[bytes, bytes]],
+    *,
+    server: tuple[str, int | None] | None = ("localhost", 80),
+) -> dict[str, Any]:
+    """The HTTP scope of a POST to ``path`` made in-process (no socket, no server).
+
+    ``headers`` are raw (lower-case names); the caller adds ``content-length``.
+    """
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 0),
+        "server": server,
+        "state": {},
+        "extensions": {},
+    }
 
 
 #: Headers that describe one connection, never a request: no hop forwards them.

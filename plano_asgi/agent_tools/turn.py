@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 from starlette.types import Message, Scope
 
+from plano_asgi._asgi import post_scope
 from plano_asgi.chat import ChatMessage
 from plano_asgi.listener.exchange import _Exchange
 from plano_asgi.listener.runtime import ListenerRuntime
@@ -87,22 +88,7 @@ async def run_tool_turn(
     ]
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in traceparent.items()]
     headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-    scope: Scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": AGENT_PATH,
-        "raw_path": AGENT_PATH.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 0),
-        "server": server,
-        "state": {},
-        "extensions": {},
-    }
+    scope: Scope = post_scope(AGENT_PATH, headers, server=server)
     sent = False
     status = 0
     chunks: list[bytes] = []

@@ -27,6 +27,7 @@ import httpx
 from anyio.abc import ObjectReceiveStream
 from starlette.types import ASGIApp, Message
 
+from plano_asgi._asgi import post_scope
 from plano_asgi.config import HopTimeouts
 from plano_asgi.errors import UpstreamError, UpstreamTimeoutError
 
@@ -232,22 +233,7 @@ def _why(exc: httpx.HTTPError) -> str:
 def _asgi_scope(target: AgentTarget, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     raw += [(b"host", b"localhost"), (b"content-length", str(len(body)).encode())]
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": AGENT_PATH,
-        "raw_path": AGENT_PATH.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": raw,
-        "client": ("127.0.0.1", 0),
-        "server": ("localhost", 80),
-        "state": {},
-        "extensions": {},
-    }
+    return post_scope(AGENT_PATH, raw)
 
 
 @asynccontextmanager
