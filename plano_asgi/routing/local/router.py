@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 MAX_ROUTING_TURNS = 16
 # How many of the latest messages a later turn is compared with to tell a follow-up.
 _CONTEXT_MESSAGES = 3
+# How much of an assistant reply stands for it there (characters).
+_REPLY_LEAD = 300
 _IGNORED_ROLES = frozenset({"system", "developer", "tool"})
 
 # Words that announce another request or a change of subject ("I also need a taxi", "one
@@ -340,7 +342,11 @@ class LocalRouter:
         return None
 
     def _context_similarity(self, text: str, history: Sequence[tuple[str, str]]) -> float:
-        recent = [t for _, t in history[-_CONTEXT_MESSAGES:]]
+        # A long assistant reply is stood for by its lead: what it is about comes first, and
+        # the encoder's cost grows with the tokens.
+        recent = [
+            _lead(t) if role == "assistant" else t for role, t in history[-_CONTEXT_MESSAGES:]
+        ]
         if not recent:
             return 0.0
         self._ensure_vectors([text, *recent])
@@ -416,6 +422,14 @@ class LocalRouter:
         scores = profiles.scores(vector, text, self.settings.weights)
         self._scores.put(key, scores)
         return scores
+
+
+def _lead(text: str, limit: int = _REPLY_LEAD) -> str:
+    """The first ``limit`` characters of ``text``, cut at a word boundary."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > 0 else limit]
 
 
 def _routing_turns(messages: Sequence[ChatMessage], limit: int) -> list[tuple[str, str]]:
