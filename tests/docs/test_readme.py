@@ -11,8 +11,8 @@ The convention (README.md, "Development", says the same):
     ``python -m asyncio``. It must exit 0.
   - ``yaml`` / ``json``: parsed; they must be valid.
   - ``bash`` / ``sh`` / ``console``: shell commands can install packages or run forever, so
-    these always carry a directive (below): ``run``, ``travel`` or ``skip: WHY``. Without
-    one the first test fails, and nothing is run.
+    these always carry a directive (below): ``run``, ``travel``, ``quickstart`` or
+    ``skip: WHY``. Without one the first test fails, and nothing is run.
   - ``text`` and blocks without an info string are output or layout, never run.
 
 * An HTML comment on the line just above the fence (blank lines between are allowed):
@@ -31,6 +31,8 @@ The convention (README.md, "Development", says the same):
   - ``<!-- readme-test: travel -->``: run while the travel assistant serves (keyless and
     offline), with ``127.0.0.1:8001`` and ``127.0.0.1:12000`` in the block moved to the
     ports it actually uses.
+  - ``<!-- readme-test: quickstart -->``: the same, while the quickstart serves
+    (``plano-asgi serve examples/quickstart/plano_config.yaml``, its listener on 8001).
 
 Any other info string or directive fails the test, so a new block is either tested or
 says why not.
@@ -62,6 +64,11 @@ README = ROOT / "README.md"
 TRAVEL_CONFIG = ROOT / "examples" / "travel" / "plano_config.yaml"
 RUN_LIMIT = 120.0  # seconds per block: a cold start imports everything and loads the router
 TRAVEL_PORTS = (8001, 12000)
+SERVED = {
+    "travel": (TRAVEL_CONFIG, TRAVEL_PORTS),
+    "quickstart": (ROOT / "examples" / "quickstart" / "plano_config.yaml", (8001,)),
+}
+"""The directives that run a block while a config serves: its file and its ports."""
 
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<info>[^`]*)$")
 _DIRECTIVE = re.compile(r"^<!--\s*readme-test:\s*(?P<what>.*?)\s*-->$")
@@ -118,7 +125,7 @@ CHECKED = [
     for b in ALL
     if b.info in _RUN
     and not (b.directive or "").startswith("skip")
-    and (b.info not in _SHELL or b.directive in ("run", "travel"))
+    and (b.info not in _SHELL or b.directive in ("run", *SERVED))
 ]
 
 
@@ -166,13 +173,28 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def travel(folder: Path) -> Iterator[int]:
     """The travel assistant served keyless and offline; yields the port offset."""
-    offset = _free_offset()
-    command = [sys.executable, "-m", "plano_asgi", "serve", str(TRAVEL_CONFIG)]
+    with _serving(TRAVEL_CONFIG, TRAVEL_PORTS, snippet_env(folder)) as offset:
+        yield offset
+
+
+@pytest.fixture(scope="module")
+def quickstart(folder: Path) -> Iterator[int]:
+    """The quickstart served as its README section says; yields the port offset."""
+    config, ports = SERVED["quickstart"]
+    with _serving(config, ports, snippet_env(folder)) as offset:
+        yield offset
+
+
+@contextlib.contextmanager
+def _serving(config: Path, ports: tuple[int, ...], env: dict[str, str]) -> Iterator[int]:
+    """``plano-asgi serve config`` on free ports until the block ends; yields the offset."""
+    offset = _free_offset(ports)
+    command = [sys.executable, "-m", "plano_asgi", "serve", str(config)]
     command += ["--host", "127.0.0.1", "--port-offset", str(offset)]
     process = subprocess.Popen(
         command,
         cwd=ROOT,
-        env=snippet_env(folder),
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -180,10 +202,10 @@ def travel(folder: Path) -> Iterator[int]:
     try:
         deadline = time.monotonic() + RUN_LIMIT
         with httpx.Client(timeout=1.0, trust_env=False) as client:
-            for port in TRAVEL_PORTS:
+            for port in ports:
                 while True:
                     assert process.poll() is None, process.communicate()[1]
-                    assert time.monotonic() < deadline, "the travel assistant did not start"
+                    assert time.monotonic() < deadline, f"{config} did not start"
                     with contextlib.suppress(httpx.TransportError):
                         if client.get(f"http://127.0.0.1:{port + offset}/healthz").is_success:
                             break
@@ -198,12 +220,12 @@ def travel(folder: Path) -> Iterator[int]:
             process.communicate()
 
 
-def _free_offset() -> int:
+def _free_offset(ports: tuple[int, ...]) -> int:
     for _ in range(50):
-        offset = free_port() - TRAVEL_PORTS[0]
-        if all(0 < port + offset < 65536 and bindable(port + offset) for port in TRAVEL_PORTS):
+        offset = free_port() - ports[0]
+        if all(0 < port + offset < 65536 and bindable(port + offset) for port in ports):
             return offset
-    raise AssertionError("no free port offset for the travel assistant")
+    raise AssertionError(f"no free port offset for ports {ports}")
 
 
 def run(command: list[str], *, cwd: Path, env: dict[str, str], stdin: str | None = None) -> str:
@@ -223,9 +245,9 @@ def run(command: list[str], *, cwd: Path, env: dict[str, str], stdin: str | None
     return done.stdout
 
 
-def check_console(block: Block, env: dict[str, str]) -> None:
+def check_console(code: str, env: dict[str, str]) -> None:
     steps: list[tuple[str, list[str]]] = []
-    for line in block.code.splitlines():
+    for line in code.splitlines():
         if line.startswith("$ "):
             steps.append((line[2:], []))
         elif line.strip() and steps:
@@ -249,10 +271,10 @@ def test_readme_has_blocks_and_every_one_follows_the_convention() -> None:
         if block.info not in _RUN | _NEVER:
             problems.append(f"line {block.line}: unknown info string {block.info!r}")
         what = block.directive
-        shell_ok = what is not None and what.startswith(("run", "skip", "travel"))
+        shell_ok = what is not None and what.startswith(("run", "skip", *SERVED))
         if block.info in _SHELL and not shell_ok:
             problems.append(f"line {block.line}: a {block.info} block needs run or skip: WHY")
-        if what is None or what in ("pytest", "travel", "run") or what.startswith("file "):
+        if what is None or what in ("pytest", "run", *SERVED) or what.startswith("file "):
             continue
         if not re.fullmatch(r"skip: \S.*", what):
             problems.append(f"line {block.line}: unknown directive {what!r} (skip: WHY?)")
@@ -263,9 +285,9 @@ def test_readme_has_blocks_and_every_one_follows_the_convention() -> None:
 @pytest.mark.parametrize("block", CHECKED, ids=[b.id for b in CHECKED])
 def test_readme_block_runs(block: Block, folder: Path, request: pytest.FixtureRequest) -> None:
     code = block.code
-    if block.directive == "travel":
-        offset: int = request.getfixturevalue("travel")
-        for port in TRAVEL_PORTS:
+    if block.directive in SERVED:
+        offset: int = request.getfixturevalue(block.directive)
+        for port in SERVED[block.directive][1]:
             code = code.replace(f"127.0.0.1:{port}", f"127.0.0.1:{port + offset}")
     env = snippet_env(folder)
     if block.info == "yaml":
@@ -273,7 +295,7 @@ def test_readme_block_runs(block: Block, folder: Path, request: pytest.FixtureRe
     elif block.info == "json":
         json.loads(code)
     elif block.info == "console":
-        check_console(block, env)
+        check_console(code, env)
     elif block.info in ("bash", "sh"):
         run(["bash", "-euo", "pipefail", "-c", code], cwd=ROOT, env=env)
     elif block.directive == "pytest":

@@ -1,0 +1,1 @@
+"""The quickstart: one SDK agent behind one agent listener, offline and keyless."""
