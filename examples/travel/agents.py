@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from examples.travel.conversation import Turn, turns_from_messages
-from examples.travel.dates import Clock, system_clock
+from examples.travel.lib.conversation import Turn, turns_from_messages
+from examples.travel.lib.dates import Clock, system_clock
+from examples.travel.lib.settings import TravelSettings
 from examples.travel.services import TravelServices
-from examples.travel.settings import TravelSettings
 
 if TYPE_CHECKING:
     from plano_agent_sdk.context import Context

@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 
-from examples.travel.conversation import Turn
-from examples.travel.llm import LLMUnavailableError, stream_answer
+from examples.travel.lib.conversation import Turn
+from examples.travel.lib.llm import LLMUnavailableError, stream_answer
 from examples.travel.services import TravelServices
 
 __all__ = ["answer_from_facts"]

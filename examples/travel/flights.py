@@ -6,16 +6,16 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from examples.travel.aeroapi import MAX_DAYS_AHEAD, AeroAPI, pick_flights
-from examples.travel.airports import Airport, resolve_airport
 from examples.travel.answer import answer_from_facts
-from examples.travel.conversation import Turn
-from examples.travel.extract import FlightQuery, flight_query
-from examples.travel.handoff import weather_note
-from examples.travel.llm import extract_json
-from examples.travel.places import FLIGHT_WORDS
-from examples.travel.render import long_date, render_flights, too_far_ahead
-from examples.travel.scope import FLIGHT_HELP, is_off_topic
+from examples.travel.lib.aeroapi import MAX_DAYS_AHEAD, AeroAPI, pick_flights
+from examples.travel.lib.airports import Airport, resolve_airport
+from examples.travel.lib.conversation import Turn
+from examples.travel.lib.extract import FlightQuery, flight_query
+from examples.travel.lib.handoff import weather_note
+from examples.travel.lib.llm import extract_json
+from examples.travel.lib.places import FLIGHT_WORDS
+from examples.travel.lib.render import long_date, render_flights, too_far_ahead
+from examples.travel.lib.scope import FLIGHT_HELP, is_off_topic
 from examples.travel.services import TravelServices
 from examples.travel.weather_tool import weather_from_tool
 from plano_asgi.errors import UpstreamError

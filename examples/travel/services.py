@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from examples.travel.dates import Clock, system_clock
-from examples.travel.settings import TravelSettings
+from examples.travel.lib.dates import Clock, system_clock
+from examples.travel.lib.settings import TravelSettings
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

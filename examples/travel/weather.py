@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import date
 
 from examples.travel.answer import answer_from_facts
-from examples.travel.conversation import Turn
-from examples.travel.dates import MAX_FORECAST_DAYS
-from examples.travel.extract import WeatherQuery, weather_query
-from examples.travel.llm import extract_json
-from examples.travel.openmeteo import OpenMeteo
-from examples.travel.places import WEATHER_WORDS
-from examples.travel.render import render_weather
-from examples.travel.scope import WEATHER_HELP, is_off_topic
+from examples.travel.lib.conversation import Turn
+from examples.travel.lib.dates import MAX_FORECAST_DAYS
+from examples.travel.lib.extract import WeatherQuery, weather_query
+from examples.travel.lib.llm import extract_json
+from examples.travel.lib.openmeteo import OpenMeteo
+from examples.travel.lib.places import WEATHER_WORDS
+from examples.travel.lib.render import render_weather
+from examples.travel.lib.scope import WEATHER_HELP, is_off_topic
 from examples.travel.services import TravelServices
 from plano_asgi.errors import UpstreamError
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from examples.travel.agents import run_answer
-from examples.travel.dates import Clock
-from examples.travel.settings import TravelSettings
+from examples.travel.lib.dates import Clock
+from examples.travel.lib.settings import TravelSettings
 from examples.travel.weather import answer_weather
 from plano_agent_sdk.agent import Agent
 from plano_agent_sdk.context import Context

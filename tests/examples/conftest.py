@@ -10,8 +10,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from examples.travel.lib.settings import TravelSettings
 from examples.travel.services import TravelServices
-from examples.travel.settings import TravelSettings
 from tests.examples.fakes import Recorder, aeroapi_app, open_meteo_app
 from tests.support.servers import serve
 

@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from examples.travel.flight_agent import build_flight_agent
-from examples.travel.settings import TravelSettings
+from examples.travel.lib.settings import TravelSettings
 from examples.travel.weather_agent import build_weather_agent
 from plano_agent_sdk.agent import Agent
 from tests.examples.conftest import Fakes, fixed_clock

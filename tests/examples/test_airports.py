@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from examples.travel.airports import all_airports, resolve_airport
+from examples.travel.lib.airports import all_airports, resolve_airport
 
 
 @pytest.mark.parametrize(

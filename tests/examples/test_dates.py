@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from examples.travel.dates import forecast_days, resolve_date
+from examples.travel.lib.dates import forecast_days, resolve_date
 
 MONDAY = date(2026, 11, 23)
 

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from examples.travel.conversation import Turn, question_for, turns_from_messages
-from examples.travel.extract import flight_query, weather_query
-from examples.travel.places import WEATHER_WORDS, find_mentions, split_clauses
+from examples.travel.lib.conversation import Turn, question_for, turns_from_messages
+from examples.travel.lib.extract import flight_query, weather_query
+from examples.travel.lib.places import WEATHER_WORDS, find_mentions, split_clauses
 
 TODAY = date(2026, 11, 23)
 

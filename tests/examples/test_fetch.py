@@ -7,9 +7,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from examples.travel.fetch import get_json
-from examples.travel.openmeteo import OpenMeteo, Place
-from examples.travel.settings import TravelSettings
+from examples.travel.lib.fetch import get_json
+from examples.travel.lib.openmeteo import OpenMeteo, Place
+from examples.travel.lib.settings import TravelSettings
 from plano_asgi.errors import UpstreamError, UpstreamTimeoutError
 
 pytestmark = pytest.mark.anyio

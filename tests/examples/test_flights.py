@@ -12,8 +12,8 @@ import httpx
 import openai
 import pytest
 
-from examples.travel.conversation import Turn
 from examples.travel.flights import answer_flights
+from examples.travel.lib.conversation import Turn
 from examples.travel.services import TravelServices
 from tests.examples.conftest import AEROAPI_KEY, Fakes, fixed_clock
 from tests.examples.fakes import Recorder, openai_app

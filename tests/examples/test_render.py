@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from examples.travel.aeroapi import parse_flights
-from examples.travel.render import fahrenheit, temperature
-from examples.travel.wmo import WMO_CODES, describe_weather_code
+from examples.travel.lib.aeroapi import parse_flights
+from examples.travel.lib.render import fahrenheit, temperature
+from examples.travel.lib.wmo import WMO_CODES, describe_weather_code
 from tests.examples.fakes import fixture
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from examples.travel.settings import AEROAPI_URL, FORECAST_URL, GEOCODING_URL, TravelSettings
+from examples.travel.lib.settings import AEROAPI_URL, FORECAST_URL, GEOCODING_URL, TravelSettings
 
 
 def test_defaults_are_the_public_services() -> None:

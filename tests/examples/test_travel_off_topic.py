@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from examples.travel.flight_agent import build_flight_agent
-from examples.travel.scope import FLIGHT_HELP, WEATHER_HELP
+from examples.travel.lib.scope import FLIGHT_HELP, WEATHER_HELP
 from examples.travel.weather_agent import build_weather_agent
 from tests.examples.conftest import Fakes, fixed_clock
 from tests.examples.test_travel_e2e import assistant, chat

@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 
-from examples.travel.conversation import Turn
+from examples.travel.lib.conversation import Turn
 from examples.travel.services import TravelServices
 from examples.travel.weather import answer_weather
 from tests.examples.conftest import Fakes, fixed_clock

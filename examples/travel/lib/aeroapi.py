@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from examples.travel.airports import Airport
-from examples.travel.fetch import get_json
-from examples.travel.settings import TravelSettings
+from examples.travel.lib.airports import Airport
+from examples.travel.lib.fetch import get_json
+from examples.travel.lib.settings import TravelSettings
 
 __all__ = ["MAX_DAYS_AHEAD", "AeroAPI", "Flight", "day_window", "parse_flights", "pick_flights"]
 

@@ -3,15 +3,15 @@
 A turn reaches an agent that cannot answer it when the listener sends off-topic turns to a
 default agent (``default: true``), or when a client calls the agent directly. The agent then
 says what it can help with instead of guessing: offline, by the same topic words that pick
-the part of a question it answers (:func:`examples.travel.places.is_about`).
+the part of a question it answers (:func:`examples.travel.lib.places.is_about`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from examples.travel.conversation import Turn
-from examples.travel.places import is_about, split_clauses
+from examples.travel.lib.conversation import Turn
+from examples.travel.lib.places import is_about, split_clauses
 
 __all__ = ["FLIGHT_HELP", "WEATHER_HELP", "is_off_topic"]
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from examples.travel.places import is_about, split_clauses
+from examples.travel.lib.places import is_about, split_clauses
 from plano_asgi.chat import message_text
 
 __all__ = ["Question", "Turn", "question_for", "turns_from_messages"]

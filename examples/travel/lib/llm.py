@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import openai
 
-from examples.travel.conversation import Turn
+from examples.travel.lib.conversation import Turn
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

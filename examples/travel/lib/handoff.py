@@ -6,7 +6,7 @@ user's question (Plano's layout). The flight agent reads the current conditions 
 for the airports of the route, and adds one line about them to its own answer: useful on
 its own (is weather likely to delay the flight?) and the whole weather part of the answer
 when the listener shows only the last agent (``answers: last``). Works offline: the weather
-agent's data answer has a fixed shape (:func:`examples.travel.render.render_weather`).
+agent's data answer has a fixed shape (:func:`examples.travel.lib.render.render_weather`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from examples.travel.airports import Airport, fold
-from examples.travel.conversation import Turn
+from examples.travel.lib.airports import Airport, fold
+from examples.travel.lib.conversation import Turn
 
 __all__ = ["WEATHER_AGENT", "weather_note", "weather_this_turn"]
 

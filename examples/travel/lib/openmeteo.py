@@ -1,6 +1,6 @@
 """Open-Meteo: geocoding a place name, then its current weather and daily forecast.
 
-Free and keyless. Base URLs come from :class:`~examples.travel.settings.TravelSettings`
+Free and keyless. Base URLs come from :class:`~examples.travel.lib.settings.TravelSettings`
 (``OPEN_METEO_GEOCODING_URL``, ``OPEN_METEO_FORECAST_URL``) so tests can serve them locally.
 """
 
@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from examples.travel.airports import fold
-from examples.travel.fetch import get_json
-from examples.travel.settings import TravelSettings
+from examples.travel.lib.airports import fold
+from examples.travel.lib.fetch import get_json
+from examples.travel.lib.settings import TravelSettings
 
 __all__ = ["CurrentWeather", "DailyWeather", "Forecast", "OpenMeteo", "Place"]
 

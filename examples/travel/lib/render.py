@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from examples.travel.aeroapi import MAX_DAYS_AHEAD, Flight
-from examples.travel.airlines import airline_name
-from examples.travel.airports import Airport
-from examples.travel.openmeteo import DailyWeather, Forecast
-from examples.travel.wmo import describe_weather_code
+from examples.travel.lib.aeroapi import MAX_DAYS_AHEAD, Flight
+from examples.travel.lib.airlines import airline_name
+from examples.travel.lib.airports import Airport
+from examples.travel.lib.openmeteo import DailyWeather, Forecast
+from examples.travel.lib.wmo import describe_weather_code
 
 __all__ = [
     "fahrenheit",

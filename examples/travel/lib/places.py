@@ -12,7 +12,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from examples.travel.airports import Airport, airport_by_code, fold, place_names, resolve_airport
+from examples.travel.lib.airports import (
+    Airport,
+    airport_by_code,
+    fold,
+    place_names,
+    resolve_airport,
+)
 
 __all__ = [
     "FLIGHT_WORDS",

@@ -1,5 +1,5 @@
 """What a question asks for, without a model: the place and days for weather, the route and
-date for flights. The LLM extraction in :mod:`examples.travel.llm` fills the same values and
+date for flights. The LLM extraction in :mod:`examples.travel.lib.llm` fills the same values and
 falls back to these when no model is reachable.
 """
 
@@ -9,10 +9,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from examples.travel.airports import fold, resolve_airport
-from examples.travel.conversation import Turn, question_for
-from examples.travel.dates import forecast_days, resolve_date
-from examples.travel.places import FLIGHT_WORDS, WEATHER_WORDS, Mention, find_mentions
+from examples.travel.lib.airports import fold, resolve_airport
+from examples.travel.lib.conversation import Turn, question_for
+from examples.travel.lib.dates import forecast_days, resolve_date
+from examples.travel.lib.places import FLIGHT_WORDS, WEATHER_WORDS, Mention, find_mentions
 
 __all__ = [
     "FlightQuery",
