@@ -58,6 +58,10 @@ class Routing(StrictModel):
     routing_budget: RoutingBudget | None = None
     route_on_user_only: bool = False
     """Route only when the last message is a user turn; otherwise replay the last decision."""
+    router: Literal["plano_orchestrator_v1", "local_v1", "hybrid_v1"] | None = None
+    """*Ours*: who picks the routing preference: the embedded ``local_v1``, the
+    ``overrides.llm_routing_model`` (``plano_orchestrator_v1``) or both (``hybrid_v1``).
+    Default: ``hybrid_v1`` when ``llm_routing_model`` is set, else ``local_v1``."""
 
 
 class CostMetricsSource(StrictModel):

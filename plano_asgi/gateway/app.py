@@ -4,6 +4,8 @@ Endpoints, relative to where the gateway is mounted:
 
 * ``POST /v1/chat/completions``: OpenAI Chat Completions, streaming or not;
 * ``POST /v1/messages``: Anthropic Messages, streaming or not;
+* ``POST /routing/v1/chat/completions``, ``/routing/v1/messages``, ``/routing/v1/responses``:
+  which model would serve the request, without calling it (:mod:`.decision`);
 * ``GET /v1/models``: the models a client may ask for, sorted;
 * ``GET /healthz``: 200 while the process is up;
 * ``GET /metrics``: Prometheus text for every listener of the process.
@@ -27,10 +29,12 @@ from plano_asgi._lifecycle import AsyncCloseable, close_after_shutdown, serve_li
 from plano_asgi.config import HopTimeouts, PlanoConfig, PlanoSettings
 from plano_asgi.errors import ConfigError, ConfigIssue, RequestError, error_body
 from plano_asgi.filters.chain import FilterChain
+from plano_asgi.gateway.decision import DECISION_ROUTES, serve_decision
 from plano_asgi.gateway.exchange import Exchange, GatewayDeps
 from plano_asgi.gateway.http1 import Http1Pool
 from plano_asgi.gateway.keys import key_variable, needs_key
 from plano_asgi.gateway.pool import ShardedTransport
+from plano_asgi.gateway.preferences import PreferenceRouter
 from plano_asgi.gateway.providers import endpoint_for
 from plano_asgi.gateway.ratelimit import RateLimiter, TokenLimiter
 from plano_asgi.gateway.resolution import ModelResolver
@@ -150,6 +154,7 @@ class ModelGateway(AsyncCloseable):
             tracing=config.tracing,
             metrics=metrics,
             filter_types={f.id: f.type for f in config.filters},
+            preferences=PreferenceRouter.from_config(config, client=self._client),
         )
         self._metrics = metrics
         models = [
@@ -178,6 +183,13 @@ class ModelGateway(AsyncCloseable):
             if api is not None:
                 if scope["method"] == "POST":
                     await Exchange(self._deps, scope, receive, send, api).run()  # type: ignore[arg-type]
+                else:
+                    await _method_not_allowed(send, "POST")
+                return
+            decision = DECISION_ROUTES.get(path)
+            if decision is not None:
+                if scope["method"] == "POST":
+                    await serve_decision(self._deps, scope, receive, send, decision)
                 else:
                     await _method_not_allowed(send, "POST")
                 return

@@ -11,6 +11,7 @@ from opentelemetry.trace import Tracer
 from plano_asgi.config import HopTimeouts, Tracing
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.gateway.http1 import Http1Pool
+from plano_asgi.gateway.preferences import PreferenceRouter
 from plano_asgi.gateway.providers import Endpoint
 from plano_asgi.gateway.ratelimit import RateLimiter
 from plano_asgi.gateway.resolution import ModelResolver
@@ -44,3 +45,5 @@ class GatewayDeps:
     """Where request and model metrics go (default: the process-wide set)."""
     filter_types: Mapping[str, str] = field(default_factory=dict)
     """Filter id -> ``http`` or ``mcp``, for filter span names."""
+    preferences: PreferenceRouter | None = None
+    """Preference-based model routing (``None``: requests keep the model they ask for)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import anyio
 from starlette.types import Message, Receive, Scope, Send
@@ -37,6 +38,13 @@ from plano_asgi.filters.chain import FilterChain
 from plano_asgi.gateway.anthropic import anthropic_error
 from plano_asgi.gateway.attempts import serve_targets
 from plano_asgi.gateway.deps import GatewayDeps
+from plano_asgi.gateway.preferences import (
+    ModelChoice,
+    ModelRoute,
+    conversation,
+    inline_routes,
+    targets_for,
+)
 from plano_asgi.gateway.providers import Api
 from plano_asgi.gateway.streams import in_band_error
 from plano_asgi.telemetry.attributes import SERVICE_LLM
@@ -109,9 +117,17 @@ class Exchange:
             _check_fields(body)
             self.stream = body.get("stream") is True
             model = body.get("model")
+            original: bytes | None = raw
+            routes = None
+            if "routing_preferences" in body:  # the request's own: not sent on
+                routes = inline_routes(body.pop("routing_preferences"))
+                original = None
             with self.trace.model_routing() as routing:  # Plano's ``routing`` span
-                targets = self.deps.resolver.resolve(model)
+                choice = await self._choose(body, routes)
+                targets = targets_for(self.deps.resolver, model, choice)
                 chosen = targets[0].name
+                if choice is not None and choice.route is not None:
+                    routing.set("plano.route.name", choice.route)
                 routing.resolved(
                     str(model or "default"),
                     alias_resolved=(
@@ -128,7 +144,8 @@ class Exchange:
             )
             # llm.provider is the provider family (``openai``), as Plano reports it.
             self.llm.resolved(targets[0].name, targets[0].provider.prefix)
-            original: bytes | None = raw
+            if choice is not None and choice.route is not None:
+                self.llm.set("plano.route.name", choice.route)
             if self.deps.input_filters:
                 # One span per filter call; each filter hop carries its span's context.
                 chain = FilterChain(
@@ -161,6 +178,15 @@ class Exchange:
                 )
             finally:
                 group.cancel_scope.cancel()
+
+    async def _choose(
+        self, body: dict[str, Any], routes: tuple[ModelRoute, ...] | None
+    ) -> ModelChoice | None:
+        """The routing preference of the request, when preferences apply to it."""
+        preferences = self.deps.preferences
+        if preferences is None or (routes is None and not preferences.routes):
+            return None
+        return await preferences.choose(conversation(self.api, body), routes)
 
     async def _watch_disconnect(self, scope: anyio.CancelScope) -> None:
         while True:

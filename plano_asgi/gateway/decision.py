@@ -1,0 +1,105 @@
+"""The routing decision API: which model would serve this request, without calling it.
+
+``POST /routing/v1/chat/completions``, ``/routing/v1/messages`` and
+``/routing/v1/responses`` take the body the client would send to the same path without
+``/routing`` and answer, as Plano does::
+
+    {"models": ["anthropic/claude-sonnet-4-6", "openai/gpt-4o"], "route": "code_generation",
+     "trace_id": "4bf9...", "pinned": false, "switched": false}
+
+``models`` is the ranked list to try (a client may fall back along it itself); with no
+routing preference fitting, it holds what the requested model resolves to (its alias
+targets, or the default provider for ``auto``) and ``route`` is ``null``. Ours, beside
+Plano's fields: ``router`` (who decided) and ``confidence`` (its calibrated probability of
+being right, when the router gives one). Sessions are not pinned (``pinned`` and
+``switched`` are always ``false``). Bad input gets the path's error envelope: OpenAI's,
+or Anthropic's on ``/routing/v1/messages``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from plano_asgi._asgi import ClientDisconnectedError, read_body, send_json
+from plano_asgi.errors import PlanoError, RequestError
+from plano_asgi.gateway.anthropic import anthropic_error
+from plano_asgi.gateway.deps import GatewayDeps
+from plano_asgi.gateway.preferences import ModelChoice, conversation, inline_routes, targets_for
+
+__all__ = ["DECISION_ROUTES", "serve_decision"]
+
+DECISION_ROUTES = {
+    "/routing/v1/chat/completions": "openai",
+    "/routing/v1/messages": "anthropic",
+    "/routing/v1/responses": "responses",
+}
+"""Path -> the client API whose body it takes."""
+
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+async def serve_decision(
+    deps: GatewayDeps, scope: Scope, receive: Receive, send: Send, api: str
+) -> None:
+    """Answer one decision request (errors become the API's envelope here)."""
+    headers = {
+        key.decode("latin-1").lower(): value.decode("latin-1")
+        for key, value in scope.get("headers", ())
+    }
+    try:
+        answer = await _decide(deps, receive, api)
+    except ClientDisconnectedError:
+        return
+    except PlanoError as exc:
+        body = exc.to_dict()
+        if api == "anthropic":
+            body = anthropic_error(exc.status_code, body)
+        await send_json(send, exc.status_code, body, exc.headers())
+        return
+    answer["trace_id"] = _trace_id(headers.get("traceparent"))
+    await send_json(send, 200, answer)
+
+
+async def _decide(deps: GatewayDeps, receive: Receive, api: str) -> dict[str, Any]:
+    raw = await read_body(receive, deps.max_body_bytes)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise RequestError("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise RequestError("The request body must be a JSON object.")
+    model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise RequestError("Invalid request: model: Input should be a valid string", param="model")
+    routes = (
+        inline_routes(body.pop("routing_preferences")) if "routing_preferences" in body else None
+    )
+    choice: ModelChoice | None = None
+    if deps.preferences is not None:
+        choice = await deps.preferences.choose(conversation(api, body), routes)
+    targets = targets_for(deps.resolver, model, choice)
+    answer: dict[str, Any] = {
+        "models": [target.name for target in targets],
+        "route": choice.route if choice is not None else None,
+        "pinned": False,
+        "switched": False,
+    }
+    if choice is not None:
+        answer["router"] = choice.router
+        if choice.confidence is not None:
+            answer["confidence"] = round(choice.confidence, 4)
+    return answer
+
+
+def _trace_id(traceparent: str | None) -> str:
+    """The caller's trace id when it sent a valid ``traceparent``, else a fresh one."""
+    if traceparent is not None:
+        match = _TRACEPARENT.match(traceparent.strip().lower())
+        if match and match.group(1) != "0" * 32:
+            return match.group(1)
+    return secrets.token_hex(16)
