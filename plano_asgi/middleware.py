@@ -244,7 +244,7 @@ class PlanoMiddleware(AsyncCloseable):
             # In-process agents inherit this and send their tool calls back to this listener.
             token = LISTENER_URL.set(listener_url(scope))
             try:
-                await _Exchange(self.runtime, scope, receive, send).run()
+                await _Exchange(self.runtime, scope, receive, send, path).run()
             finally:
                 LISTENER_URL.reset(token)
         elif path == _MODELS:

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import uvicorn
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
-from plano_asgi._asgi import route_path, send_json
 from plano_asgi.config import AgentListener, ModelListener, PlanoConfig
-from plano_asgi.errors import ConfigError, ConfigIssue, error_body
+from plano_asgi.errors import ConfigError, ConfigIssue
 
 if TYPE_CHECKING:
     from plano_asgi.telemetry.setup import TracingHandle
@@ -49,59 +48,15 @@ class ListenerServer:
 
 
 def build_listener_app(config: PlanoConfig, listener: AgentListener | ModelListener) -> ASGIApp:
-    """The ASGI app that serves ``listener``."""
+    """The ASGI app that serves ``listener`` (each app answers its own ``/healthz``)."""
     # Lazy imports: each listener kind pulls in only what it needs.
-    try:
-        if isinstance(listener, AgentListener):
-            from plano_asgi.middleware import PlanoMiddleware
+    if isinstance(listener, AgentListener):
+        from plano_asgi.middleware import PlanoMiddleware
 
-            return PlanoMiddleware(None, config=config, listener=listener.name)
-        from plano_asgi.gateway.app import ModelGateway
+        return PlanoMiddleware(None, config=config, listener=listener.name)
+    from plano_asgi.gateway.app import ModelGateway
 
-        return ModelGateway(None, config=config)
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("plano_asgi.middleware", "plano_asgi.gateway.app"):
-            raise
-        return _NotYetApp(listener.name, listener.type)
-
-
-class _NotYetApp:
-    """A listener whose feature is not built yet: ``/healthz`` answers, the rest is 501."""
-
-    def __init__(self, name: str, kind: str) -> None:
-        self.name = name
-        self.kind = kind
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        await send_json(
-            send,
-            501,
-            error_body(
-                f"{self.kind} listeners are not implemented in this version of plano-asgi",
-                type="not_implemented",
-                code="not_implemented",
-            ),
-        )
-
-
-class _Healthz:
-    """Answers ``GET /healthz`` for a listener; everything else goes to the listener's app."""
-
-    def __init__(self, app: ASGIApp, name: str) -> None:
-        self.app = app
-        self.name = name
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] in ("GET", "HEAD")
-            and route_path(scope) == "/healthz"
-        ):
-            await send_json(send, 200, {"status": "ok", "listener": self.name})
-            return
-        await self.app(scope, receive, send)
+    return ModelGateway(None, config=config)
 
 
 def plan_servers(
@@ -151,7 +106,7 @@ def plan_servers(
                 kind=listener.type,
                 host=host or listener.address,
                 port=port + port_offset if port else 0,
-                app=_Healthz(build_listener_app(config, listener), listener.name),
+                app=build_listener_app(config, listener),
                 implicit=listener is implicit,
             )
         )

@@ -89,7 +89,8 @@ class ModelGateway(AsyncCloseable):
     ) -> None:
         self.app = app
         self.config = config
-        listener = config.model_listener
+        # Served without a declared model listener, the gateway is the one Plano adds.
+        listener = config.model_listener or config.implicit_model_listener
         self._owns_client = client is None
         self._pool: Http1Pool | None = None
         if client is None:
@@ -182,7 +183,7 @@ class ModelGateway(AsyncCloseable):
             api = _ROUTES.get(path)
             if api is not None:
                 if scope["method"] == "POST":
-                    await Exchange(self._deps, scope, receive, send, api).run()  # type: ignore[arg-type]
+                    await Exchange(self._deps, scope, receive, send, api, path).run()  # type: ignore[arg-type]
                 else:
                     await _method_not_allowed(send, "POST")
                 return
@@ -197,7 +198,7 @@ class ModelGateway(AsyncCloseable):
                 await send_json(send, 200, self._models)
                 return
             if path == "/healthz":
-                await send_json(send, 200, {"status": "ok"})
+                await send_json(send, 200, {"status": "ok", "listener": self._deps.listener})
                 return
             if path == "/metrics":
                 if not await serve_metrics(scope, receive, send, self._metrics):

@@ -28,7 +28,6 @@ from starlette.types import Message, Receive, Scope, Send
 from plano_asgi._asgi import (
     ClientDisconnectedError,
     read_body,
-    route_path,
     sane_request_id,
     send_json,
 )
@@ -61,14 +60,17 @@ _FORWARDED = ("x-request-id", "traceparent", "tracestate")
 class Exchange:
     """One request on ``/v1/chat/completions`` (``api="openai"``) or ``/v1/messages``."""
 
-    def __init__(self, deps: GatewayDeps, scope: Scope, receive: Receive, send: Send, api: Api):
+    def __init__(
+        self, deps: GatewayDeps, scope: Scope, receive: Receive, send: Send, api: Api, path: str
+    ):
+        """``path`` is the routed path (:func:`~plano_asgi._asgi.route_path`), computed once."""
         self.deps = deps
         self.receive = receive
         self._send = send
         self.finished = False
         """True once the last body message went out (a disconnect after it is no cancel)."""
         self.api = api
-        self.path = route_path(scope)
+        self.path = path
         self.headers = {
             key.decode("latin-1").lower(): value.decode("latin-1")
             for key, value in scope.get("headers", ())
@@ -86,6 +88,7 @@ class Exchange:
             handler="llm_chat",
             service=SERVICE_LLM,
             component="gateway",
+            path=path,
             tracer=deps.tracer,
             metrics=deps.metrics,
         )

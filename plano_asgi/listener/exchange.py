@@ -55,7 +55,15 @@ logger = logging.getLogger("plano_asgi.listener")
 class _Exchange:
     """The state of one request; never shared, never stored on the middleware."""
 
-    def __init__(self, runtime: ListenerRuntime, scope: Scope, receive: Receive, send: Send):
+    def __init__(
+        self,
+        runtime: ListenerRuntime,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        path: str | None = None,
+    ):
+        """``path`` is the routed path when the caller has computed it (it is, once)."""
         self.runtime = runtime
         self.scope = scope
         self.receive = receive
@@ -76,6 +84,7 @@ class _Exchange:
             listener=runtime.listener.name,
             request_id=self.request_id,
             tracing=runtime.tracing,
+            path=path,
             tracer=runtime.tracer,
             metrics=runtime.metrics,
         )

@@ -73,6 +73,7 @@ class RequestTrace(RequestRecorder):
         name: str | None = None,
         service: str = SERVICE_ORCHESTRATOR,
         component: str = "orchestrator",
+        path: str | None = None,
         metrics: PlanoMetrics | None = None,
         tracer: trace.Tracer | None = None,
         log: bool = True,
@@ -82,11 +83,13 @@ class RequestTrace(RequestRecorder):
         ``name`` defaults to the listener name for the orchestrator (as Plano names it) and
         to ``METHOD path`` otherwise. ``tracing`` is ``config.tracing`` (custom attributes).
         On the model listener pass ``handler="llm_chat", service=SERVICE_LLM,
-        component="gateway"``. ``metrics`` defaults to the process-wide set.
+        component="gateway"``. ``metrics`` defaults to the process-wide set. ``path`` is the
+        routed path when the caller already has it (computed from ``scope`` otherwise).
         """
         headers = scope.get("headers", ())
         method = str(scope.get("method", "GET"))
-        path = route_path(scope)
+        if path is None:
+            path = route_path(scope)
         custom = custom_attributes(tracing.span_attributes if tracing else None, headers)
         if name is None:
             name = listener if service == SERVICE_ORCHESTRATOR else f"{method} {path}"

@@ -338,7 +338,7 @@ async def test_wrapping_an_app_passes_other_paths_and_mounts_relative() -> None:
                     health = await http.get("/healthz")
                     wrong = await http.get("/v1/chat/completions")
             assert other.text == "inner app"
-            assert health.json() == {"status": "ok"}
+            assert health.json() == {"status": "ok", "listener": "llm"}
             assert wrong.status_code == 405
 
 

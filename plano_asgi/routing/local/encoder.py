@@ -54,8 +54,7 @@ class Encoder(Protocol):
     Plug in any sentence embedder (fastembed, sentence-transformers, an embeddings endpoint)
     by giving it this one method. Rows should be L2-normalised; the router normalises again
     to be safe. The router calls ``encode`` from worker threads, possibly several at once,
-    so it must be thread-safe. (``blocking = True``, which older versions needed for
-    encoders that do I/O, is still accepted and no longer needed.)
+    so it must be thread-safe.
     """
 
     def encode(self, texts: Sequence[str]) -> Vectors:
@@ -131,8 +130,6 @@ class MiniLMEncoder:
     routes several turns at once and two threads per turn only add tail latency when the
     cores are busy (measured in ``bench/router_latency.py``).
     """
-
-    blocking = False
 
     def __init__(
         self,

@@ -2,8 +2,8 @@
 
 Any OpenAI-compatible ``POST {base_url}/embeddings`` (OpenAI, vLLM, Ollama, LM Studio,
 text-embeddings-inference, LiteLLM) can stand in for the embedded model. The call is
-blocking by design (the encoder protocol is synchronous); the local router runs blocking
-encoders in a worker thread.
+blocking by design (the encoder protocol is synchronous); the local router runs every
+encoder in a worker thread.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ class OpenAIEmbeddingsEncoder:
     ownership of it. Failures raise :class:`~plano_asgi.errors.RoutingError`, so a listener
     falls back as it does for any router failure.
     """
-
-    blocking = True
 
     def __init__(
         self,
