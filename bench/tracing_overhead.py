@@ -52,8 +52,8 @@ from opentelemetry.trace import NoOpTracer
 
 from plano_asgi.routing.base import RouteDecision
 from plano_asgi.telemetry.metrics import PlanoMetrics
+from plano_asgi.telemetry.propagation import inject_headers
 from plano_asgi.telemetry.request import RequestTrace
-from plano_asgi.tracing import inject_headers
 
 SAMPLED = b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 UNSAMPLED = b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"

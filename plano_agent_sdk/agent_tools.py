@@ -33,7 +33,7 @@ from plano_agent_sdk.errors import AgentError
 from plano_agent_sdk.gateway import forward_context
 from plano_asgi.agent_tools.origin import LISTENER_URL
 from plano_asgi.config.settings import PlanoSettings
-from plano_asgi.tracing import inject_headers
+from plano_asgi.telemetry.propagation import inject_headers
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession

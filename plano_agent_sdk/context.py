@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from plano_asgi._asgi import sane_request_id
-from plano_asgi.tracing import valid_traceparent
+from plano_asgi.telemetry.propagation import valid_traceparent
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

@@ -29,7 +29,7 @@ from plano_asgi.chat import completion_id
 from plano_asgi.errors import PlanoError, UpstreamError, UpstreamTimeoutError
 from plano_asgi.sse import DONE, SSE_HEADERS, encode_data, encode_json
 from plano_asgi.telemetry.attributes import SERVICE_AGENT, SERVICE_OVERRIDE
-from plano_asgi.tracing import extract_context
+from plano_asgi.telemetry.propagation import extract_context
 
 if TYPE_CHECKING:
     from plano_agent_sdk.agent import Agent, _Registration

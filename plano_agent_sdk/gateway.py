@@ -18,7 +18,7 @@ from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
 from plano_agent_sdk.context import current_context
 from plano_asgi.config.settings import PlanoSettings
-from plano_asgi.tracing import inject_headers
+from plano_asgi.telemetry.propagation import inject_headers
 
 __all__ = ["DEFAULT_TIMEOUT", "forward_context", "gateway_client"]
 

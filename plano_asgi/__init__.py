@@ -42,7 +42,7 @@ from plano_asgi.telemetry import (
     get_metrics,
     setup_tracing,
 )
-from plano_asgi.tracing import extract_context, inject_headers
+from plano_asgi.telemetry.propagation import extract_context, inject_headers
 
 __all__ = [
     "AgentCandidate",

@@ -43,7 +43,7 @@ from plano_asgi.listener.transport import AgentTarget
 from plano_asgi.routing.base import Router
 from plano_asgi.routing.factory import build_routers, load_local_router
 from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
-from plano_asgi.tracing import tracer as library_tracer
+from plano_asgi.telemetry.stream_span import tracer as library_tracer
 
 __all__ = ["PlanoMiddleware"]
 

@@ -35,7 +35,7 @@ from plano_asgi.agent_tools.turn import ToolAnswer, pinned_runtime, run_tool_tur
 from plano_asgi.errors import error_body
 from plano_asgi.listener.runtime import ListenerRuntime
 from plano_asgi.listener.transport import collapse_groups
-from plano_asgi.tracing import valid_traceparent
+from plano_asgi.telemetry.propagation import valid_traceparent
 
 if TYPE_CHECKING:
     import mcp_types

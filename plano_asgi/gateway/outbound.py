@@ -17,7 +17,7 @@ from plano_asgi.gateway.keys import missing_key, needs_key
 from plano_asgi.gateway.providers import auth_headers
 from plano_asgi.gateway.relay import ProviderCall, dumps
 from plano_asgi.gateway.resolution import Target
-from plano_asgi.tracing import inject_headers
+from plano_asgi.telemetry.propagation import inject_headers
 
 if TYPE_CHECKING:
     from plano_asgi.gateway.exchange import Exchange

@@ -44,8 +44,8 @@ from plano_asgi.listener.runtime import ListenerRuntime
 from plano_asgi.listener.selection import Selection
 from plano_asgi.listener.transport import AGENT_PATH, collapse_groups, open_agent
 from plano_asgi.sse import encode_json
+from plano_asgi.telemetry.propagation import inject_headers, new_traceparent, valid_traceparent
 from plano_asgi.telemetry.request import RequestTrace
-from plano_asgi.tracing import inject_headers, new_traceparent, valid_traceparent
 
 __all__: list[str] = []
 

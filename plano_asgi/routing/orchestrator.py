@@ -31,7 +31,7 @@ from plano_asgi.config import ModelProvider, PlanoConfig
 from plano_asgi.errors import ConfigError, ConfigIssue, RoutingError
 from plano_asgi.routing.base import AgentCandidate, RouteDecision
 from plano_asgi.routing.prompt import DEFAULT_TEMPLATE, RoutingPrompt, parse_routes
-from plano_asgi.tracing import inject_headers
+from plano_asgi.telemetry.propagation import inject_headers
 
 __all__ = ["OrchestratorEndpoint", "OrchestratorRouter", "resolve_orchestrator"]
 

@@ -19,8 +19,8 @@ from opentelemetry.trace import SpanKind
 from plano_asgi.errors import FilterRejectedError
 from plano_asgi.filters.base import Filter, FilterCall
 from plano_asgi.telemetry.attributes import SERVICE_FILTER, SERVICE_OVERRIDE
+from plano_asgi.telemetry.propagation import inject_headers
 from plano_asgi.telemetry.spans import HopSpan
-from plano_asgi.tracing import inject_headers
 
 if TYPE_CHECKING:
     from plano_asgi.telemetry.request import RequestTrace

@@ -20,7 +20,7 @@ from plano_asgi.errors import PlanoError
 from plano_asgi.telemetry.logs import RequestLog, log_request
 from plano_asgi.telemetry.metrics import PlanoMetrics, status_class
 from plano_asgi.telemetry.spans import Decision, LLMSpan
-from plano_asgi.tracing import TRACER_NAME, StreamSpan
+from plano_asgi.telemetry.stream_span import TRACER_NAME, StreamSpan
 
 __all__ = ["RequestRecorder", "start_span"]
 
@@ -139,7 +139,7 @@ def start_span(
     """Start a span under ``parent`` without touching the current context.
 
     ``None`` attributes are dropped rather than rejected, and exceptions are left for
-    :class:`~plano_asgi.tracing.StreamSpan` to record, so each one is recorded once.
+    :class:`~plano_asgi.telemetry.stream_span.StreamSpan` to record, so each one is recorded once.
     """
     clean = {k: v for k, v in attributes.items() if v is not None}
     return tracer.start_span(

@@ -44,9 +44,10 @@ from plano_asgi.telemetry.attributes import (
 )
 from plano_asgi.telemetry.filtering import TracedFilter, filter_span
 from plano_asgi.telemetry.metrics import PlanoMetrics, get_metrics
+from plano_asgi.telemetry.propagation import extract_context
 from plano_asgi.telemetry.recording import RequestRecorder, start_span
 from plano_asgi.telemetry.spans import HopSpan, LLMSpan, ModelRoutingSpan, RoutingSpan
-from plano_asgi.tracing import TRACER_NAME, StreamSpan, extract_context
+from plano_asgi.telemetry.stream_span import TRACER_NAME, StreamSpan
 
 __all__ = ["RequestTrace", "TracedFilter"]
 
@@ -123,8 +124,9 @@ class RequestTrace(RequestRecorder):
         """The agent-selection span; call ``decided(decision)`` on it inside the block.
 
         The span's context is the *current* context for the block, so a router that calls
-        an LLM with :func:`~plano_asgi.tracing.inject_headers` (no explicit context) or
-        starts its own spans nests under it. Do not ``yield`` from a generator inside it.
+        an LLM with :func:`~plano_asgi.telemetry.propagation.inject_headers` (no explicit
+        context) or starts its own spans nests under it. Do not ``yield`` from a generator
+        inside it.
         """
         attributes = {
             SERVICE_OVERRIDE: SERVICE_ORCHESTRATOR,

@@ -138,8 +138,9 @@ def setup_tracing(
     """Create an SDK ``TracerProvider`` exporting over OTLP/HTTP, as the config asks.
 
     ``exporter`` replaces the OTLP exporter (tests pass an in-memory one). With
-    ``install_global`` the provider becomes the global one that :func:`plano_asgi.tracing.
-    tracer` uses; the OpenTelemetry API allows that once per process.
+    ``install_global`` the provider becomes the global one that
+    :func:`plano_asgi.telemetry.stream_span.tracer` uses; the OpenTelemetry API allows that
+    once per process.
     """
     tracing = config.tracing if isinstance(config, PlanoConfig) else config
     name = (

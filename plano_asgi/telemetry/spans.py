@@ -1,6 +1,6 @@
 """Spans for the hops of a request: routing, filters, agents and model calls.
 
-Each class is a :class:`~plano_asgi.tracing.StreamSpan` with Plano's span name and
+Each class is a :class:`~plano_asgi.telemetry.stream_span.StreamSpan` with Plano's span name and
 attribute names (spec §5.2-5.3) and the metrics that go with it. You get them from a
 :class:`~plano_asgi.telemetry.request.RequestTrace` rather than building them yourself.
 """
@@ -18,7 +18,7 @@ from opentelemetry.util.types import AttributeValue
 
 from plano_asgi.errors import PlanoError, UpstreamError
 from plano_asgi.telemetry.metrics import PlanoMetrics, status_class
-from plano_asgi.tracing import StreamSpan
+from plano_asgi.telemetry.stream_span import StreamSpan
 
 if TYPE_CHECKING:
     from plano_asgi.telemetry.request import RequestTrace

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from plano_asgi.tracing import valid_traceparent
+from plano_asgi.telemetry.propagation import valid_traceparent
 from tests.listener.agents import FakeAgent
 from tests.listener.conftest import listener_config
 from tests.listener.misbehaving import Scripted, close_delimited, raw_http

@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import SpanKind, Tracer
 
 from plano_asgi.telemetry.metrics import PlanoMetrics
+from plano_asgi.telemetry.recording import start_span as raw_start_span
+from plano_asgi.telemetry.stream_span import StreamSpan
 
 
 @dataclass
@@ -40,3 +43,15 @@ def recorder() -> Iterator[Recorder]:
 @pytest.fixture
 def metrics() -> PlanoMetrics:
     return PlanoMetrics()
+
+
+def start_span(
+    name: str,
+    *,
+    context: Context | None,
+    tracer: Tracer,
+    kind: SpanKind = SpanKind.INTERNAL,
+) -> StreamSpan:
+    """A :class:`StreamSpan` under ``context`` (``None``: a new trace), as the listeners make."""
+    parent = context if context is not None else Context()
+    return StreamSpan(raw_start_span(tracer, name, parent, kind, {}), parent, kind)

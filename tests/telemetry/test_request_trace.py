@@ -19,10 +19,10 @@ from plano_asgi.filters.base import FilterCall
 from plano_asgi.routing.base import RouteDecision
 from plano_asgi.telemetry.logs import ACCESS_LOGGER
 from plano_asgi.telemetry.metrics import PlanoMetrics
+from plano_asgi.telemetry.propagation import extract_context, inject_headers
 from plano_asgi.telemetry.request import RequestTrace
-from plano_asgi.tracing import extract_context, inject_headers, start_span
 from tests.support.servers import serve
-from tests.telemetry.conftest import Recorder
+from tests.telemetry.conftest import Recorder, start_span
 from tests.telemetry.prom import parse, value
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"

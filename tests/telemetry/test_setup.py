@@ -186,11 +186,11 @@ def test_install_global_makes_the_library_tracer_record() -> None:
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
         from plano_asgi.config.models import Tracing
         from plano_asgi.telemetry.setup import setup_tracing
-        from plano_asgi.tracing import start_span
+        from plano_asgi.telemetry.stream_span import tracer
 
         exporter = InMemorySpanExporter()
         handle = setup_tracing(Tracing(random_sampling=100), exporter=exporter)
-        start_span("hello", context=None).end()
+        tracer().start_span("hello").end()
         handle.shutdown()
         print([s.name for s in exporter.get_finished_spans()])
         """
@@ -233,7 +233,8 @@ def test_service_overrides_report_spans_under_their_plano_service() -> None:
 
 def test_importing_the_telemetry_package_loads_no_sdk() -> None:
     script = (
-        "import sys, plano_asgi.telemetry, plano_asgi.tracing, plano_asgi.cli.trace; "
+        "import sys, plano_asgi.telemetry, plano_asgi.telemetry.propagation, "
+        "plano_asgi.telemetry.stream_span, plano_asgi.cli.trace; "
         "print(sorted(m for m in sys.modules if m.startswith('opentelemetry.sdk')))"
     )
     result = subprocess.run(

@@ -1,22 +1,14 @@
-"""Propagation and the span helpers of ``plano_asgi.tracing``."""
+"""Trace context propagation (``telemetry.propagation``) and ``StreamSpan``."""
 
 from __future__ import annotations
-
-import asyncio
 
 import pytest
 from opentelemetry import baggage
 from opentelemetry.trace import NoOpTracer, SpanKind, StatusCode
 
-from plano_asgi.tracing import (
-    extract_context,
-    inject_headers,
-    span,
-    start_span,
-    trace_id_of,
-    valid_traceparent,
-)
-from tests.telemetry.conftest import Recorder
+from plano_asgi.telemetry.propagation import extract_context, inject_headers, valid_traceparent
+from plano_asgi.telemetry.stream_span import trace_id_of
+from tests.telemetry.conftest import Recorder, start_span
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
@@ -107,28 +99,12 @@ def test_stream_span_end_with_error_records_the_exception(recorder: Recorder) ->
     assert [e.name for e in finished.events] == ["exception"]
 
 
-def test_span_context_manager_fails_on_exception_and_reraises(recorder: Recorder) -> None:
-    with pytest.raises(RuntimeError), span("block", context=None, tracer=recorder.tracer):
-        raise RuntimeError("bad")
-    (finished,) = recorder.spans()
-    assert finished.status.status_code is StatusCode.ERROR
-    assert finished.attributes is not None
-    assert finished.attributes["error.type"] == "RuntimeError"
-
-
-def test_span_context_manager_treats_cancellation_as_not_an_error(recorder: Recorder) -> None:
-    with pytest.raises(asyncio.CancelledError), span("c", context=None, tracer=recorder.tracer):
-        raise asyncio.CancelledError
-    (finished,) = recorder.spans()
-    assert finished.status.status_code is StatusCode.UNSET
-    assert finished.attributes is not None
-    assert finished.attributes["plano.cancelled"] is True
-
-
 def test_span_children_share_the_trace(recorder: Recorder) -> None:
-    with span("parent", context=None, tracer=recorder.tracer) as parent:
-        with span("child", context=parent.context, tracer=recorder.tracer) as child:
-            child.set_attributes({"a": 1, "skipped": None})
+    parent = start_span("parent", context=None, tracer=recorder.tracer)
+    child = start_span("child", context=parent.context, tracer=recorder.tracer)
+    child.set_attributes({"a": 1, "skipped": None})
+    child.end()
+    parent.end()
     assert parent.trace_id is not None
     assert child.trace_id == parent.trace_id
     finished = recorder.by_name("child")
