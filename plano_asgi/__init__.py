@@ -6,43 +6,48 @@ Importing this package has no side effects (no network, no logging setup, no mod
 
 from __future__ import annotations
 
-from plano_asgi.chat import ChatMessage, ChatRequest
-from plano_asgi.config import PlanoConfig, PlanoSettings, load_config
-from plano_asgi.errors import (
-    ConfigError,
-    ConfigIssue,
-    FilterRejectedError,
-    ModelNotFoundError,
-    PayloadTooLargeError,
-    PlanoError,
-    RateLimitedError,
-    RequestError,
-    RoutingDataError,
-    RoutingError,
-    UpstreamError,
-    UpstreamTimeoutError,
-)
-from plano_asgi.filters.base import Filter, FilterCall
-from plano_asgi.filters.chain import FilterChain
-from plano_asgi.filters.http import HttpFilter
-from plano_asgi.filters.registry import FilterRegistry
-from plano_asgi.gateway.app import ModelGateway
-from plano_asgi.gateway.ratelimit import MemoryTokenLimiter, TokenLimiter
-from plano_asgi.gateway.ratelimit_redis import RedisTokenLimiter
-from plano_asgi.gateway.retry import RetryPolicy
-from plano_asgi.middleware import PlanoMiddleware
-from plano_asgi.routing.base import AgentCandidate, RouteDecision, Router
-from plano_asgi.routing.hybrid import HybridRouter
-from plano_asgi.routing.orchestrator import OrchestratorRouter
-from plano_asgi.sse import ServerSentEvent, SSEDecoder, encode_event
-from plano_asgi.telemetry import (
-    MetricsApp,
-    PlanoMetrics,
-    configure_logging,
-    get_metrics,
-    setup_tracing,
-)
-from plano_asgi.telemetry.propagation import extract_context, inject_headers
+import typing
+
+from plano_asgi import _lazy
+
+if typing.TYPE_CHECKING:
+    from plano_asgi.chat import ChatMessage, ChatRequest
+    from plano_asgi.config import PlanoConfig, PlanoSettings, load_config
+    from plano_asgi.errors import (
+        ConfigError,
+        ConfigIssue,
+        FilterRejectedError,
+        ModelNotFoundError,
+        PayloadTooLargeError,
+        PlanoError,
+        RateLimitedError,
+        RequestError,
+        RoutingDataError,
+        RoutingError,
+        UpstreamError,
+        UpstreamTimeoutError,
+    )
+    from plano_asgi.filters.base import Filter, FilterCall
+    from plano_asgi.filters.chain import FilterChain
+    from plano_asgi.filters.http import HttpFilter
+    from plano_asgi.filters.registry import FilterRegistry
+    from plano_asgi.gateway.app import ModelGateway
+    from plano_asgi.gateway.ratelimit import MemoryTokenLimiter, TokenLimiter
+    from plano_asgi.gateway.ratelimit_redis import RedisTokenLimiter
+    from plano_asgi.gateway.retry import RetryPolicy
+    from plano_asgi.middleware import PlanoMiddleware
+    from plano_asgi.routing.base import AgentCandidate, RouteDecision, Router
+    from plano_asgi.routing.hybrid import HybridRouter
+    from plano_asgi.routing.orchestrator import OrchestratorRouter
+    from plano_asgi.sse import ServerSentEvent, SSEDecoder, encode_event
+    from plano_asgi.telemetry import (
+        MetricsApp,
+        PlanoMetrics,
+        configure_logging,
+        get_metrics,
+        setup_tracing,
+    )
+    from plano_asgi.telemetry.propagation import extract_context, inject_headers
 
 __all__ = [
     "AgentCandidate",
@@ -89,3 +94,52 @@ __all__ = [
     "load_config",
     "setup_tracing",
 ]
+
+__getattr__, __dir__ = _lazy.lazy_exports(
+    __name__,
+    {
+        "AgentCandidate": "plano_asgi.routing.base",
+        "ChatMessage": "plano_asgi.chat",
+        "ChatRequest": "plano_asgi.chat",
+        "ConfigError": "plano_asgi.errors",
+        "ConfigIssue": "plano_asgi.errors",
+        "Filter": "plano_asgi.filters.base",
+        "FilterCall": "plano_asgi.filters.base",
+        "FilterChain": "plano_asgi.filters.chain",
+        "FilterRegistry": "plano_asgi.filters.registry",
+        "FilterRejectedError": "plano_asgi.errors",
+        "HttpFilter": "plano_asgi.filters.http",
+        "HybridRouter": "plano_asgi.routing.hybrid",
+        "MemoryTokenLimiter": "plano_asgi.gateway.ratelimit",
+        "MetricsApp": "plano_asgi.telemetry",
+        "ModelGateway": "plano_asgi.gateway.app",
+        "ModelNotFoundError": "plano_asgi.errors",
+        "OrchestratorRouter": "plano_asgi.routing.orchestrator",
+        "PayloadTooLargeError": "plano_asgi.errors",
+        "PlanoConfig": "plano_asgi.config",
+        "PlanoError": "plano_asgi.errors",
+        "PlanoMetrics": "plano_asgi.telemetry",
+        "PlanoMiddleware": "plano_asgi.middleware",
+        "PlanoSettings": "plano_asgi.config",
+        "RateLimitedError": "plano_asgi.errors",
+        "RedisTokenLimiter": "plano_asgi.gateway.ratelimit_redis",
+        "RequestError": "plano_asgi.errors",
+        "RetryPolicy": "plano_asgi.gateway.retry",
+        "RouteDecision": "plano_asgi.routing.base",
+        "Router": "plano_asgi.routing.base",
+        "RoutingDataError": "plano_asgi.errors",
+        "RoutingError": "plano_asgi.errors",
+        "SSEDecoder": "plano_asgi.sse",
+        "ServerSentEvent": "plano_asgi.sse",
+        "TokenLimiter": "plano_asgi.gateway.ratelimit",
+        "UpstreamError": "plano_asgi.errors",
+        "UpstreamTimeoutError": "plano_asgi.errors",
+        "configure_logging": "plano_asgi.telemetry",
+        "encode_event": "plano_asgi.sse",
+        "extract_context": "plano_asgi.telemetry.propagation",
+        "get_metrics": "plano_asgi.telemetry",
+        "inject_headers": "plano_asgi.telemetry.propagation",
+        "load_config": "plano_asgi.config",
+        "setup_tracing": "plano_asgi.telemetry",
+    },
+)

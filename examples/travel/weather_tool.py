@@ -3,7 +3,7 @@
 When the user asks about flights *and* the weather but the weather agent did not answer in
 this turn (the router sent the turn to the flight agent alone, or the flight agent was
 called on its own, e.g. as a tool), the flight agent asks the weather agent for the
-destination's weather over MCP (:func:`plano_agent_sdk.agent_tools.agent_tools`). The call
+destination's weather over MCP (:func:`plano_agent_sdk.agent_tools`). The call
 runs through the listener, with the weather agent's filters, in the same trace. When the
 weather agent already answered in this turn (:mod:`examples.travel.lib.handoff`) nothing is
 asked. Works offline and keyless: the weather agent's data answer is parsed the same way.
@@ -18,7 +18,7 @@ from examples.travel.lib.airports import Airport
 from examples.travel.lib.conversation import Turn
 from examples.travel.lib.handoff import WEATHER_AGENT, weather_note
 from examples.travel.lib.places import WEATHER_WORDS, is_about
-from plano_agent_sdk.agent_tools import agent_tools
+from plano_agent_sdk import agent_tools
 from plano_asgi.agent_tools.origin import LISTENER_URL
 from plano_asgi.config.settings import PlanoSettings
 

@@ -8,9 +8,14 @@ endpoint is first used.
 
 from __future__ import annotations
 
-from plano_asgi.agent_tools.arguments import TOOL_INPUT_SCHEMA, ToolArgumentError, tool_messages
-from plano_asgi.agent_tools.origin import LISTENER_URL, listener_url
-from plano_asgi.agent_tools.turn import ToolAnswer, run_tool_turn
+import typing
+
+from plano_asgi import _lazy
+
+if typing.TYPE_CHECKING:
+    from plano_asgi.agent_tools.arguments import TOOL_INPUT_SCHEMA, ToolArgumentError, tool_messages
+    from plano_asgi.agent_tools.origin import LISTENER_URL, listener_url
+    from plano_asgi.agent_tools.turn import ToolAnswer, run_tool_turn
 
 __all__ = [
     "LISTENER_URL",
@@ -21,3 +26,16 @@ __all__ = [
     "run_tool_turn",
     "tool_messages",
 ]
+
+__getattr__, __dir__ = _lazy.lazy_exports(
+    __name__,
+    {
+        "LISTENER_URL": "plano_asgi.agent_tools.origin",
+        "TOOL_INPUT_SCHEMA": "plano_asgi.agent_tools.arguments",
+        "ToolAnswer": "plano_asgi.agent_tools.turn",
+        "ToolArgumentError": "plano_asgi.agent_tools.arguments",
+        "listener_url": "plano_asgi.agent_tools.origin",
+        "run_tool_turn": "plano_asgi.agent_tools.turn",
+        "tool_messages": "plano_asgi.agent_tools.arguments",
+    },
+)

@@ -2,38 +2,43 @@
 
 from __future__ import annotations
 
-from plano_asgi.config.loader import format_path, load_config, load_config_data
-from plano_asgi.config.models import (
-    AgentDef,
-    AgentListener,
-    AgentTools,
-    CostMetricsSource,
-    Duration,
-    Endpoint,
-    FilterDef,
-    HopTimeouts,
-    InlineRoutingPreference,
-    LatencyMetricsSource,
-    ListenerAgent,
-    ModelAlias,
-    ModelListener,
-    ModelProvider,
-    Overrides,
-    PosthogExporter,
-    PromptCaching,
-    RateLimit,
-    Routing,
-    RoutingBudget,
-    RoutingPreference,
-    SelectionPolicy,
-    SessionCache,
-    SpanAttributes,
-    StateStorage,
-    Tracing,
-    parse_duration,
-)
-from plano_asgi.config.root import SUPPORTED_VERSIONS, PlanoConfig
-from plano_asgi.config.settings import PlanoSettings
+import typing
+
+from plano_asgi import _lazy
+
+if typing.TYPE_CHECKING:
+    from plano_asgi.config.loader import format_path, load_config, load_config_data
+    from plano_asgi.config.models import (
+        AgentDef,
+        AgentListener,
+        AgentTools,
+        CostMetricsSource,
+        Duration,
+        Endpoint,
+        FilterDef,
+        HopTimeouts,
+        InlineRoutingPreference,
+        LatencyMetricsSource,
+        ListenerAgent,
+        ModelAlias,
+        ModelListener,
+        ModelProvider,
+        Overrides,
+        PosthogExporter,
+        PromptCaching,
+        RateLimit,
+        Routing,
+        RoutingBudget,
+        RoutingPreference,
+        SelectionPolicy,
+        SessionCache,
+        SpanAttributes,
+        StateStorage,
+        Tracing,
+        parse_duration,
+    )
+    from plano_asgi.config.root import SUPPORTED_VERSIONS, PlanoConfig
+    from plano_asgi.config.settings import PlanoSettings
 
 __all__ = [
     "SUPPORTED_VERSIONS",
@@ -70,3 +75,42 @@ __all__ = [
     "load_config_data",
     "parse_duration",
 ]
+
+__getattr__, __dir__ = _lazy.lazy_exports(
+    __name__,
+    {
+        "SUPPORTED_VERSIONS": "plano_asgi.config.root",
+        "AgentDef": "plano_asgi.config.models",
+        "AgentListener": "plano_asgi.config.models",
+        "AgentTools": "plano_asgi.config.models",
+        "CostMetricsSource": "plano_asgi.config.models",
+        "Duration": "plano_asgi.config.models",
+        "Endpoint": "plano_asgi.config.models",
+        "FilterDef": "plano_asgi.config.models",
+        "HopTimeouts": "plano_asgi.config.models",
+        "InlineRoutingPreference": "plano_asgi.config.models",
+        "LatencyMetricsSource": "plano_asgi.config.models",
+        "ListenerAgent": "plano_asgi.config.models",
+        "ModelAlias": "plano_asgi.config.models",
+        "ModelListener": "plano_asgi.config.models",
+        "ModelProvider": "plano_asgi.config.models",
+        "Overrides": "plano_asgi.config.models",
+        "PlanoConfig": "plano_asgi.config.root",
+        "PlanoSettings": "plano_asgi.config.settings",
+        "PosthogExporter": "plano_asgi.config.models",
+        "PromptCaching": "plano_asgi.config.models",
+        "RateLimit": "plano_asgi.config.models",
+        "Routing": "plano_asgi.config.models",
+        "RoutingBudget": "plano_asgi.config.models",
+        "RoutingPreference": "plano_asgi.config.models",
+        "SelectionPolicy": "plano_asgi.config.models",
+        "SessionCache": "plano_asgi.config.models",
+        "SpanAttributes": "plano_asgi.config.models",
+        "StateStorage": "plano_asgi.config.models",
+        "Tracing": "plano_asgi.config.models",
+        "format_path": "plano_asgi.config.loader",
+        "load_config": "plano_asgi.config.loader",
+        "load_config_data": "plano_asgi.config.loader",
+        "parse_duration": "plano_asgi.config.models",
+    },
+)

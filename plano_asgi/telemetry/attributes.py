@@ -8,8 +8,10 @@ once per request and pass the result to every span of that request.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from plano_asgi.config.models import SpanAttributes
+if TYPE_CHECKING:
+    from plano_asgi.config.models import SpanAttributes
 
 __all__ = [
     "SERVICE_AGENT",

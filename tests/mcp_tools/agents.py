@@ -6,8 +6,8 @@ from typing import Any
 
 from opentelemetry.trace import Tracer
 
+from plano_agent_sdk import agent_tools
 from plano_agent_sdk.agent import Agent
-from plano_agent_sdk.agent_tools import agent_tools
 from plano_agent_sdk.context import Context
 from plano_agent_sdk.errors import AgentError
 from plano_agent_sdk.filters import FilterRejection, filter_function

@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from plano_agent_sdk import agent_tools
 from plano_agent_sdk.agent import Agent
-from plano_agent_sdk.agent_tools import agent_tools
 from plano_agent_sdk.context import Context
 from plano_agent_sdk.request import AgentRequest
 from plano_asgi.config import PlanoConfig
