@@ -35,7 +35,7 @@ FALLBACK_STATUSES = RETRY_STATUSES | {401, 403, 404}
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Retry knobs. ``max_retries`` is per target; ``x-envoy-max-retries`` overrides it.
+    """Retry knobs. ``max_retries`` is per target; ``x-envoy-max-retries`` may lower it.
 
     ``max_retries=None`` takes the model listener's ``max_retries``, else
     :data:`DEFAULT_MAX_RETRIES`.
@@ -47,8 +47,10 @@ class RetryPolicy:
     backoff_max: float = 5.0
     max_retry_after: float = 30.0
     """A ``Retry-After`` longer than this is not waited for: fall back or give up instead."""
-    max_retries_cap: int = 10
-    """Upper bound for the client's ``x-envoy-max-retries`` header."""
+    max_retries_cap: int | None = None
+    """Upper bound for the client's ``x-envoy-max-retries`` header; ``None``: the
+    configured budget, so a client can ask for fewer retries but never for more calls to
+    a provider than the operator allows."""
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
@@ -59,12 +61,13 @@ class RetryPolicy:
 
     def retries_for(self, header_value: str | None) -> int:
         """The retry budget for one request: the client's header if valid, else ours."""
+        configured = DEFAULT_MAX_RETRIES if self.max_retries is None else self.max_retries
         if header_value is not None:
-            try:
-                return max(0, min(int(header_value.strip()), self.max_retries_cap))
-            except ValueError:
-                pass
-        return DEFAULT_MAX_RETRIES if self.max_retries is None else self.max_retries
+            cap = configured if self.max_retries_cap is None else self.max_retries_cap
+            value = header_value.strip()
+            if value.isascii() and value.isdigit() and len(value) <= 4:
+                return min(int(value), cap)
+        return configured
 
 
 def should_retry(status: int) -> bool:

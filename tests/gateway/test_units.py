@@ -149,9 +149,15 @@ def test_backoff_grows_and_is_capped_and_header_is_bounded() -> None:
     assert 0.05 <= policy.backoff(1) <= 0.1
     assert 0.15 <= policy.backoff(3) <= 0.3
     assert policy.backoff(5, retry_after=1.5) == 1.5
-    assert policy.retries_for("50") == 10
+    # The client's header can lower the budget, never raise it past the operator's.
+    assert policy.retries_for("50") == 1
+    assert policy.retries_for("0") == 0
     assert policy.retries_for("bogus") == 1
+    assert policy.retries_for("-3") == 1
+    assert policy.retries_for("99999999999999999999") == 1
     assert RetryPolicy().retries_for(None) == 2
+    assert RetryPolicy().retries_for("10") == 2
+    assert RetryPolicy(max_retries=1, max_retries_cap=5).retries_for("10") == 5
 
 
 async def _take(limiter: MemoryTokenLimiter, tokens: int) -> tuple[bool, int, float]:
@@ -168,6 +174,28 @@ async def test_token_bucket_refills_over_the_unit() -> None:
     now[0] = 1.0
     assert await _take(limiter, 30) == (True, 0, 0.0)
     assert (await _take(limiter, 500))[0] is False
+
+
+@pytest.mark.anyio
+async def test_a_flood_of_distinct_keys_keeps_the_bucket_store_bounded() -> None:
+    now = [0.0]
+    limiter = MemoryTokenLimiter(lambda: now[0], max_buckets=500, sweep_every=100)
+    for number in range(10_000):  # one client header value per request
+        await limiter.take(f"user-{number}", 10, 100, 60.0)
+        now[0] += 0.001
+    assert len(limiter) <= 500
+    # Refilled buckets are swept: after a full period only the newest keys remain.
+    now[0] += 61.0
+    for number in range(100):
+        await limiter.take(f"late-{number}", 10, 100, 60.0)
+    assert len(limiter) <= 100
+    # A bucket in use is still exact: the sweep never forgets a drained one too early.
+    for _ in range(10):
+        await limiter.take("heavy", 10, 100, 60.0)
+    for number in range(300):
+        await limiter.take(f"more-{number}", 1, 100, 60.0)
+    grant = await limiter.take("heavy", 10, 100, 60.0)
+    assert grant.allowed is False
 
 
 def test_token_estimate_counts_text_and_messages() -> None:
