@@ -52,24 +52,56 @@ class TokenLimiter(Protocol):
 
 
 class MemoryTokenLimiter:
-    """Token buckets in a dict: exact for one process, not shared between processes."""
+    """Token buckets in a dict: exact for one process, not shared between processes.
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
+    Memory stays bounded under a flood of distinct keys (a limit keyed on a client header
+    with ``value: "*"``): a bucket that has refilled is the same as no bucket and is
+    dropped by a sweep every ``sweep_every`` takes; past ``max_buckets`` the least recently
+    used buckets go too (their clients start again from a full bucket).
+    """
+
+    def __init__(
+        self,
+        clock: Any = time.monotonic,
+        *,
+        max_buckets: int = 100_000,
+        sweep_every: int = 1024,
+    ) -> None:
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._max = max_buckets
+        self._sweep_every = sweep_every
+        self._takes = 0
+        # key -> (level, stamp, when it is full again); insertion order = least recent first
+        self._buckets: dict[str, tuple[float, float, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
     async def take(self, key: str, tokens: int, capacity: int, period: float) -> Grant:
         now = self._clock()
         rate = capacity / period
-        level, stamp = self._buckets.get(key, (float(capacity), now))
+        level, stamp, _ = self._buckets.pop(key, (float(capacity), now, now))
         level = min(float(capacity), level + (now - stamp) * rate)
-        if tokens <= level:
+        allowed = tokens <= level
+        if allowed:
             level -= tokens
-            self._buckets[key] = (level, now)
+        self._buckets[key] = (level, now, now + (capacity - level) / rate)
+        self._takes += 1
+        if self._takes % self._sweep_every == 0 or len(self._buckets) > self._max:
+            self._sweep(now)
+        if allowed:
             return Grant(True, int(level), 0.0)
-        self._buckets[key] = (level, now)
         wait = (min(tokens, capacity) - level) / rate if tokens <= capacity else period
         return Grant(False, int(level), wait)
+
+    def _sweep(self, now: float) -> None:
+        full = [key for key, (_, _, full_at) in self._buckets.items() if full_at <= now]
+        for key in full:
+            del self._buckets[key]
+        excess = len(self._buckets) - self._max
+        if excess > 0:
+            for key in list(self._buckets)[:excess]:
+                del self._buckets[key]
 
 
 def estimate_tokens(body: Mapping[str, Any]) -> int:
