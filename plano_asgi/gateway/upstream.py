@@ -9,10 +9,12 @@ body chunks after that. Bodies are read with ``aiter_raw``; we ask providers for
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote, quote_plus
 
 import anyio
 import httpx
@@ -101,10 +103,29 @@ class Failure:
 
 
 def redact(text: str, secret: str | None) -> str:
-    """``text`` with every occurrence of ``secret`` replaced."""
-    if secret and len(secret) >= 4 and secret in text:
-        return text.replace(secret, "[redacted]")
+    """``text`` with every occurrence of ``secret`` replaced, in every form a provider may
+    echo it: as is, JSON-escaped (``sk-\\/...``, ``\\u002d``), URL-encoded."""
+    if not secret or len(secret) < 4:
+        return text
+    for form in _secret_forms(secret):
+        if form in text:
+            text = text.replace(form, "[redacted]")
     return text
+
+
+@functools.lru_cache(maxsize=256)
+def _secret_forms(secret: str) -> tuple[str, ...]:
+    escaped = json.dumps(secret)[1:-1]
+    forms = {
+        secret,
+        escaped,
+        escaped.replace("/", "\\/"),
+        "".join(f"\\u{ord(c):04x}" for c in secret),
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+    }
+    # Longest first, so a form that contains another is replaced whole.
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 async def read_error_body(response: UpstreamResponse, timeouts: HopTimeouts) -> bytes:

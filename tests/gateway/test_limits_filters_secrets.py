@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Literal
 
@@ -13,6 +14,7 @@ import pytest
 from plano_asgi.errors import FilterRejectedError
 from plano_asgi.filters.base import FilterCall
 from plano_asgi.filters.chain import FilterChain
+from plano_asgi.gateway.retry import RetryPolicy
 from tests.gateway.fakes import FakeProvider, Reply, error_reply, openai_stream
 from tests.gateway.helpers import make_config, openai_client, provider, running
 
@@ -199,3 +201,51 @@ async def test_provider_key_never_reaches_responses_or_logs(
             logged = "\n".join(record.getMessage() + str(record.args) for record in caplog.records)
             assert "Incorrect API key" in logged or "upstream saw" in logged
             assert SECRET not in logged
+
+
+SLASHED = "sk-proj/AbC+def_0123456789"
+
+
+def _encodings(secret: str) -> dict[str, str]:
+    from urllib.parse import quote
+
+    escaped = json.dumps(secret)[1:-1].replace("/", "\\/")
+    return {
+        "json-escaped slash": escaped,
+        "unicode escapes": "".join(f"\\u{ord(c):04x}" for c in secret),
+        "url-encoded": quote(secret, safe=""),
+        "raw": secret,
+    }
+
+
+@pytest.mark.parametrize("form", list(_encodings(SLASHED)))
+async def test_a_key_echoed_in_any_encoding_is_redacted(
+    form: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    echoed = _encodings(SLASHED)[form]
+    caplog.set_level(logging.DEBUG)
+    body = '{"error": {"message": "Incorrect API key provided: ' + echoed + '", "type": "x"}}'
+    with anyio.fail_after(10):
+        async with FakeProvider("p") as fake:
+            fake.then(Reply(status=401, body=body.encode()), Reply(status=500, body=body.encode()))
+            config = make_config([provider("openai/gpt-4o", fake.url, access_key=SLASHED)])
+            async with running(config, retry=RetryPolicy(max_retries=0)) as url:
+                async with httpx.AsyncClient() as http:
+                    replies = [
+                        await http.post(
+                            f"{url}/v1/chat/completions",
+                            json={
+                                "model": "gpt-4o",
+                                "messages": [{"role": "user", "content": "x"}],
+                            },
+                        )
+                        for _ in range(2)
+                    ]
+    assert [r.status_code for r in replies] == [401, 502]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for reply in replies:
+        decoded = json.dumps(reply.json())
+        for text in (reply.text, decoded, logged):
+            for shape in _encodings(SLASHED).values():
+                assert shape not in text
+    assert "[redacted]" in replies[0].json()["error"]["message"]
