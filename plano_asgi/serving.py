@@ -29,7 +29,17 @@ from plano_asgi.errors import ConfigError, ConfigIssue
 if TYPE_CHECKING:
     from plano_asgi.telemetry.setup import TracingHandle
 
-__all__ = ["ListenerServer", "build_listener_app", "observability", "plan_servers", "serve_config"]
+__all__ = [
+    "DEFAULT_HOST",
+    "ListenerServer",
+    "build_listener_app",
+    "observability",
+    "plan_servers",
+    "serve_config",
+]
+
+DEFAULT_HOST = "127.0.0.1"
+"""Where a listener without ``address`` is served: this machine only, until you say so."""
 
 logger = logging.getLogger("plano_asgi.serving")
 
@@ -68,10 +78,11 @@ def plan_servers(
 ) -> list[ListenerServer]:
     """One :class:`ListenerServer` per listener, each app answering ``/healthz``.
 
-    ``host`` overrides every listener's ``address``; ``port_offset`` is added to every
-    port (not to 0). Like Plano, a config with providers but no model listener also gets
-    one (``egress_traffic`` on 12000, see :attr:`PlanoConfig.implicit_model_listener`)
-    unless ``implicit_model_listener`` is False. Raises :class:`ConfigError` for an agent
+    ``host`` overrides every listener's ``address`` (unset: :data:`DEFAULT_HOST`);
+    ``port_offset`` is added to every port (not to 0). Like Plano, a config with
+    providers but no model listener also gets one (``egress_traffic`` on 12000, see
+    :attr:`PlanoConfig.implicit_model_listener`) unless ``implicit_model_listener`` is
+    False. Raises :class:`ConfigError` for an agent
     listener without a port, or a port out of range after the offset.
     """
     listeners: list[AgentListener | ModelListener] = list(config.listeners)
@@ -104,7 +115,7 @@ def plan_servers(
             ListenerServer(
                 name=listener.name,
                 kind=listener.type,
-                host=host or listener.address,
+                host=host or listener.address or DEFAULT_HOST,
                 port=port + port_offset if port else 0,
                 app=build_listener_app(config, listener),
                 implicit=listener is implicit,

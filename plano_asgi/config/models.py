@@ -158,7 +158,9 @@ class AgentListener(StrictModel):
     name: str
     port: int | None = Field(default=None, ge=0, le=65535)
     """Needed to ``serve`` the listener; not when you mount :class:`PlanoMiddleware` yourself."""
-    address: str = "0.0.0.0"
+    address: str | None = None
+    """Bind address for ``plano-asgi serve``. Unset: ``127.0.0.1`` (ours; Plano binds
+    ``0.0.0.0``): say ``0.0.0.0``, or ``--host``/``PLANO_HOST``, to accept other hosts."""
     timeout: Duration = 30.0
     """Time to the first byte of the answer: routing, filters, earlier agents and the
     answering agent's headers together (504 naming the hop in progress). Plano applies it
@@ -195,7 +197,9 @@ class ModelListener(StrictModel):
     type: Literal["model"]
     name: str
     port: int = Field(default=12000, ge=0, le=65535)
-    address: str = "0.0.0.0"
+    address: str | None = None
+    """Bind address for ``plano-asgi serve``. Unset: ``127.0.0.1`` (ours; Plano binds
+    ``0.0.0.0``): say ``0.0.0.0``, or ``--host``/``PLANO_HOST``, to accept other hosts."""
     timeout: Duration = 300.0
     max_retries: int | None = Field(default=None, ge=0)
     """Retries of a failed provider call (same model)."""

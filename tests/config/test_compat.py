@@ -128,10 +128,12 @@ def test_compat_file_validates_without_the_keys(name: str) -> None:
 def test_openclaw_legacy_listeners_become_the_model_listener() -> None:
     config = load("llm_routing__openclaw_routing__config.yaml")
     assert config.listeners == (
-        ModelListener(type="model", name="egress_traffic", port=12000, timeout=30.0),
+        ModelListener(
+            type="model", name="egress_traffic", port=12000, timeout=30.0, address="0.0.0.0"
+        ),
     )
     assert config.model_listener is not None
-    assert config.model_listener.address == "0.0.0.0"
+    assert config.model_listener.address == "0.0.0.0"  # said in the file: kept
     assert [p.model for p in config.model_providers] == [
         "openai/kimi-k2.5",
         "anthropic/claude-sonnet-4-5",

@@ -53,7 +53,7 @@ def test_defaults_are_filled() -> None:
         }
     )
     front = config.agent_listener("front")
-    assert (front.port, front.address, front.timeout, front.router) == (None, "0.0.0.0", 30.0, None)
+    assert (front.port, front.address, front.timeout, front.router) == (None, None, 30.0, None)
     assert front.agents[0].default is False
     gateway = config.model_listener
     assert gateway is not None
@@ -232,4 +232,4 @@ def test_implicit_model_listener(
     implicit = config.implicit_model_listener
     assert (None if implicit is None else (implicit.name, implicit.port)) == expected
     if implicit is not None:
-        assert (implicit.timeout, implicit.address) == (300.0, "0.0.0.0")
+        assert (implicit.timeout, implicit.address) == (300.0, None)
