@@ -7,7 +7,8 @@ the shape it asked for (:mod:`~plano_asgi.listener.answer`): the last agent's, o
 agent's with listener ``answers: all``. The listener's ``timeout`` bounds the turn until
 the answer starts (504 naming the hop in progress). Once the body is read, a watcher races
 the work and cancels it the moment the client disconnects (we never rely on ``send``
-failing), which closes the open agent request at once.
+failing), which closes the open agent request at once: the race and the error edge are
+:class:`~plano_asgi.exchange.BaseExchange`'s.
 
 Errors become the OpenAI envelope with a real status while nothing has been sent. After the
 stream started, an event stream ends with one ``data: {"error": ...}`` event and no
@@ -17,6 +18,7 @@ stream started, an event stream ends with one ``data: {"error": ...}`` event and
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -24,15 +26,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import anyio
-from anyio.lowlevel import checkpoint
 from opentelemetry.context import Context
 from pydantic import ValidationError
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from plano_asgi._asgi import ClientDisconnectedError, read_body, send_error
+from plano_asgi._asgi import read_body
 from plano_asgi.chat import ChatMessage, ChatRequest, chat_completion, parse_chat_request
 from plano_asgi.chunks import ChunkGatherer, completion_chunks
 from plano_asgi.errors import PlanoError, RequestError, UpstreamError, UpstreamTimeoutError
+from plano_asgi.exchange import BaseExchange
 from plano_asgi.filters.base import FilterCall
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.listener.answer import Answer, JsonAnswer, StreamAnswer
@@ -42,8 +44,7 @@ from plano_asgi.listener.headers import client_headers, header_value, request_id
 from plano_asgi.listener.reading import AgentEvent, read_events
 from plano_asgi.listener.runtime import ListenerRuntime
 from plano_asgi.listener.selection import Selection
-from plano_asgi.listener.transport import AGENT_PATH, collapse_groups, open_agent
-from plano_asgi.sse import encode_json
+from plano_asgi.listener.transport import AGENT_PATH, open_agent
 from plano_asgi.telemetry.propagation import inject_headers, new_traceparent, valid_traceparent
 from plano_asgi.telemetry.request import RequestTrace
 
@@ -52,8 +53,11 @@ __all__: list[str] = []
 logger = logging.getLogger("plano_asgi.listener")
 
 
-class _Exchange:
+class _Exchange(BaseExchange):
     """The state of one request; never shared, never stored on the middleware."""
+
+    logger = logging.getLogger("plano_asgi.listener")
+    unexpected_message = "The listener failed unexpectedly; see its logs."
 
     def __init__(
         self,
@@ -64,10 +68,8 @@ class _Exchange:
         path: str | None = None,
     ):
         """``path`` is the routed path when the caller has computed it (it is, once)."""
+        super().__init__(scope, receive, send)
         self.runtime = runtime
-        self.scope = scope
-        self.receive = receive
-        self.send = send
         raw = list(scope.get("headers", ()))
         self.request_id = request_id(raw)
         self.forwarded = client_headers(raw, runtime.listener.forward_headers)
@@ -89,13 +91,6 @@ class _Exchange:
             metrics=runtime.metrics,
         )
         self.ours: dict[str, str] = {"x-request-id": self.request_id}
-        self.started = False
-        self.finished = False
-        self.status = 0
-        """What the client got (0 until a response starts)."""
-        self.error: PlanoError | None = None
-        self.client_left = False
-        self.cancel_scope: anyio.CancelScope | None = None
         self.turn_scope: anyio.CancelScope | None = None
         self.hop: tuple[str, str] = ("listener", runtime.listener.name)
         """The hop the turn is waiting for (named when the listener's timeout runs out)."""
@@ -103,7 +98,7 @@ class _Exchange:
     async def run(self) -> None:
         """Serve the request to the end (or until the client leaves)."""
         try:
-            await self._run()
+            await self.guard(self._serve)
         finally:
             # After the last byte (or the client leaving): the server span, the request
             # metrics and the one log line of this request.
@@ -111,76 +106,22 @@ class _Exchange:
                 self.rt.server.set("plano.client_disconnected", True)
             self.rt.end(status=self.status, error=self.error)
 
-    async def _run(self) -> None:
+    async def _serve(self) -> None:
+        body = await read_body(self.receive, self.runtime.listener.max_body_bytes)
         try:
-            body = await read_body(self.receive, self.runtime.listener.max_body_bytes)
             request = parse_chat_request(body)
-        except ClientDisconnectedError:
-            self.client_left = True
-            return
-        except PlanoError as exc:
-            await self._fail(exc)
-            return
         except RecursionError:
-            await self._fail(RequestError("Request body is nested too deeply."))
-            return
-        except Exception:
-            logger.exception("request %s could not be read", self.request_id)
-            await self._fail(PlanoError("The listener failed unexpectedly; see its logs."))
-            return
-        with collapse_groups():
-            async with anyio.create_task_group() as group:
-                self.cancel_scope = group.cancel_scope
-                group.start_soon(self._watch_disconnect)
-                await self._serve(request)
-                group.cancel_scope.cancel()
+            raise RequestError("Request body is nested too deeply.") from None
+        # From here the client leaving cancels the turn, and with it the open agent request.
+        await self.race(functools.partial(self._turn, request))
 
-    async def _watch_disconnect(self) -> None:
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                if not self.finished:
-                    self.client_left = True
-                    logger.info("client left, cancelling request %s", self.request_id)
-                assert self.cancel_scope is not None
-                self.cancel_scope.cancel()
-                return
+    def log_error(self, error: PlanoError) -> None:
+        where = f" at {error.hop} '{error.target}'" if isinstance(error, UpstreamError) else ""
+        level = logging.INFO if isinstance(error, RequestError) else logging.WARNING
+        self.logger.log(level, "request %s failed%s: %s", self.request_id, where, error.message)
 
-    async def _send(self, message: Message) -> None:
-        try:
-            await self.send(message)
-        except OSError:  # ASGI 2.4 servers may raise once the client is gone
-            self.client_left = True
-            assert self.cancel_scope is not None
-            self.cancel_scope.cancel()
-            await checkpoint()
-            raise
-
-    async def _serve(self, request: ChatRequest) -> None:
-        try:
-            await self._turn(request)
-        except PlanoError as exc:
-            where = f" at {exc.hop} '{exc.target}'" if isinstance(exc, UpstreamError) else ""
-            logger.warning("request %s failed%s: %s", self.request_id, where, exc.message)
-            await self._fail(exc)
-        except Exception:
-            logger.exception("request %s failed unexpectedly", self.request_id)
-            await self._fail(PlanoError("The listener failed unexpectedly; see its logs."))
-
-    async def _fail(self, error: PlanoError) -> None:
-        if self.error is None:
-            self.error = error
-        if not self.started:
-            self.started = self.finished = True
-            self.status = error.status_code
-            with contextlib.suppress(OSError):  # the client may be gone already
-                await send_error(self.send, error, self.ours)
-            return
-        if self.finished:
-            return
-        # The stream is open: one error event, no [DONE], so clients raise.
-        await self._body(encode_json(error.to_dict()), True)
-        await self._body(b"", False)
+    def response_headers(self) -> dict[str, str]:
+        return self.ours
 
     # -- the turn ---------------------------------------------------------------------
 
@@ -230,7 +171,7 @@ class _Exchange:
         every = listener.answers == "all"
         mark = every and len(selection.agents) > 1
         kind = StreamAnswer if request.stream else JsonAnswer
-        answer = kind(self._start, self._body, self.ours, mark=mark)
+        answer = kind(self.start, self.body, self.ours, mark=mark)
         headers: list[tuple[str, str]] = []
         if not selection.agents:
             await self._answer_itself(answer, request)
@@ -253,7 +194,6 @@ class _Exchange:
             if not final:
                 messages = insert_reply(messages, agent_id, text)
         await answer.finish(headers)
-        self.finished = True
 
     async def _answer_itself(self, answer: Answer, request: ChatRequest) -> None:
         """No agent fits the turn and none is the default: say what the agents can do."""
@@ -358,13 +298,3 @@ class _Exchange:
         if self.turn_scope is not None and self.turn_scope.deadline != math.inf:
             self.turn_scope.deadline = math.inf
             self.rt.first_byte()
-
-    async def _start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
-        await self._send({"type": "http.response.start", "status": status, "headers": headers})
-        self.started = True
-        self.status = status
-
-    async def _body(self, chunk: bytes, more: bool) -> None:
-        await self._send({"type": "http.response.body", "body": chunk, "more_body": more})
-        if not more:
-            self.finished = True

@@ -8,6 +8,7 @@ bounded by ``fail_after``), never a truncated answer reported as complete.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -15,7 +16,10 @@ import anyio
 import httpx
 import openai
 import pytest
+from starlette.types import Message
 
+from plano_asgi._asgi import post_scope
+from plano_asgi.gateway.app import ModelGateway
 from tests.gateway.fakes import (
     FakeProvider,
     Recorded,
@@ -25,7 +29,14 @@ from tests.gateway.fakes import (
     openai_completion,
     openai_stream,
 )
-from tests.gateway.helpers import TIMEOUTS, make_config, openai_client, provider, running
+from tests.gateway.helpers import (
+    FAST_RETRY,
+    TIMEOUTS,
+    make_config,
+    openai_client,
+    provider,
+    running,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -331,3 +342,35 @@ async def test_client_disconnect_cancels_the_provider_call() -> None:
                     await stream.close()
                 with anyio.fail_after(2):
                     await fake.client_gone.wait()
+
+
+async def test_a_send_that_fails_mid_stream_ends_the_request_and_the_provider_call() -> None:
+    """An ASGI 2.4 server may raise OSError from ``send`` once the client is gone."""
+    steps: list[Any] = [openai_chunk({"role": "assistant", "content": "a"}), 5.0]
+    sent: list[Message] = []
+    body = json.dumps({"model": "gpt-4o", "messages": MESSAGES, "stream": True}).encode()
+    asked = False
+
+    async def receive() -> Message:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await anyio.sleep_forever()  # the server never noticed: only send fails
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body" and sent:
+            raise OSError("connection reset by peer")
+        sent.append(message)
+
+    scope = post_scope("/v1/chat/completions", [(b"content-type", b"application/json")])
+    with anyio.fail_after(10):
+        async with FakeProvider("p") as fake:
+            fake.then(Reply(stream=steps))
+            async with ModelGateway(config=one(fake), retry=FAST_RETRY) as gateway:
+                await gateway(scope, receive, send)  # returns: no exception, no hang
+                with anyio.fail_after(2):
+                    await fake.client_gone.wait()  # the provider call was closed
+    assert [m["type"] for m in sent] == ["http.response.start"]
+    assert sent[0]["status"] == 200
