@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
@@ -105,6 +106,34 @@ def _to_anthropic_content(content: Any) -> list[dict[str, Any]]:
 
 def openai_to_anthropic_request(body: dict[str, Any], model: str) -> dict[str, Any]:
     """An Anthropic Messages request equivalent to an OpenAI chat request."""
+    system, messages = _anthropic_messages(body.get("messages", ()))
+    out: dict[str, Any] = {"model": model, "messages": messages}
+    if system:
+        out["system"] = "\n\n".join(part for part in system if part)
+    out["max_tokens"] = (
+        body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS
+    )
+    for key in ("temperature", "top_p", "stream"):
+        if body.get(key) is not None:
+            out[key] = body[key]
+    stop = body.get("stop")
+    if stop:
+        out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+    if body.get("tools"):
+        out["tools"] = _anthropic_tools(body["tools"])
+    choice = _anthropic_tool_choice(body.get("tool_choice"))
+    if choice is not None:
+        out["tool_choice"] = choice
+    if body.get("user"):
+        out["metadata"] = {"user_id": body["user"]}
+    return out
+
+
+def _anthropic_messages(
+    openai_messages: Iterable[dict[str, Any]],
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The system texts and the Anthropic messages of OpenAI ``messages``: roles alternate,
+    so consecutive messages of one role (tool results are the user's) merge into one."""
     system: list[str] = []
     messages: list[dict[str, Any]] = []
 
@@ -114,7 +143,7 @@ def openai_to_anthropic_request(body: dict[str, Any], model: str) -> dict[str, A
         else:
             messages.append({"role": role, "content": blocks})
 
-    for message in body.get("messages", ()):
+    for message in openai_messages:
         role = message.get("role")
         content = message.get("content")
         if role in ("system", "developer"):
@@ -132,40 +161,32 @@ def openai_to_anthropic_request(body: dict[str, Any], model: str) -> dict[str, A
             append("user", [result])
         else:
             append("user", _to_anthropic_content(content))
+    return system, messages
 
-    out: dict[str, Any] = {"model": model, "messages": messages}
-    if system:
-        out["system"] = "\n\n".join(part for part in system if part)
-    out["max_tokens"] = (
-        body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS
-    )
-    for key in ("temperature", "top_p", "stream"):
-        if body.get(key) is not None:
-            out[key] = body[key]
-    stop = body.get("stop")
-    if stop:
-        out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-    if body.get("tools"):
-        out["tools"] = [
-            {
-                "name": tool["function"]["name"],
-                "description": tool["function"].get("description", ""),
-                "input_schema": tool["function"].get("parameters")
-                or {"type": "object", "properties": {}},
-            }
-            for tool in body["tools"]
-            if tool.get("type") == "function"
-        ]
-    choice = body.get("tool_choice")
+
+def _anthropic_tools(tools: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI function tools as Anthropic tools (other tool types have no equivalent)."""
+    return [
+        {
+            "name": tool["function"]["name"],
+            "description": tool["function"].get("description", ""),
+            "input_schema": tool["function"].get("parameters")
+            or {"type": "object", "properties": {}},
+        }
+        for tool in tools
+        if tool.get("type") == "function"
+    ]
+
+
+def _anthropic_tool_choice(choice: Any) -> dict[str, Any] | None:
+    """OpenAI's ``tool_choice`` in Anthropic's words (``None``: leave the default)."""
     if choice == "required":
-        out["tool_choice"] = {"type": "any"}
-    elif choice in ("auto", "none"):
-        out["tool_choice"] = {"type": choice}
-    elif isinstance(choice, dict) and choice.get("type") == "function":
-        out["tool_choice"] = {"type": "tool", "name": choice["function"]["name"]}
-    if body.get("user"):
-        out["metadata"] = {"user_id": body["user"]}
-    return out
+        return {"type": "any"}
+    if choice in ("auto", "none"):
+        return {"type": choice}
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        return {"type": "tool", "name": choice["function"]["name"]}
+    return None
 
 
 def anthropic_to_openai_response(body: dict[str, Any]) -> dict[str, Any]:

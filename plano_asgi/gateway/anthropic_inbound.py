@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from plano_asgi.gateway.anthropic import TO_ANTHROPIC_STOP, text_of, tool_use_block
@@ -43,48 +44,7 @@ def anthropic_to_openai_request(body: dict[str, Any], model: str) -> dict[str, A
     if system:
         messages.append({"role": "system", "content": text_of(system)})
     for message in body.get("messages", ()):
-        role = message.get("role")
-        content = message.get("content")
-        if isinstance(content, str):
-            messages.append({"role": role, "content": content})
-            continue
-        parts: list[dict[str, Any]] = []
-        calls: list[dict[str, Any]] = []
-        for block in content or ():
-            kind = block.get("type")
-            if kind == "tool_result":
-                result = block.get("content")
-                messages.append(
-                    {
-                        "role": "tool",
-                        "tool_call_id": block.get("tool_use_id", ""),
-                        "content": result if isinstance(result, str) else text_of(result),
-                    }
-                )
-            elif kind == "tool_use":
-                calls.append(
-                    {
-                        "id": block.get("id", ""),
-                        "type": "function",
-                        "function": {
-                            "name": block.get("name", ""),
-                            "arguments": json.dumps(block.get("input", {})),
-                        },
-                    }
-                )
-            else:
-                part = _to_openai_part(block)
-                if part is not None:
-                    parts.append(part)
-        if parts or calls:
-            out_message: dict[str, Any] = {
-                "role": role,
-                "content": _openai_content(parts) if parts else None,
-            }
-            if calls:
-                out_message["tool_calls"] = calls
-            messages.append(out_message)
-
+        messages.extend(_openai_messages(message))
     out: dict[str, Any] = {"model": model, "messages": messages}
     for key in ("max_tokens", "temperature", "top_p", "stream"):
         if body.get(key) is not None:
@@ -94,31 +54,91 @@ def anthropic_to_openai_request(body: dict[str, Any], model: str) -> dict[str, A
     if body.get("stop_sequences"):
         out["stop"] = body["stop_sequences"]
     if body.get("tools"):
-        out["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": tool["name"],
-                    "description": tool.get("description", ""),
-                    "parameters": tool.get("input_schema", {"type": "object"}),
-                },
-            }
-            for tool in body["tools"]
-            if "name" in tool
-        ]
-    choice = body.get("tool_choice")
-    if isinstance(choice, dict):
-        kind = choice.get("type")
-        if kind == "any":
-            out["tool_choice"] = "required"
-        elif kind in ("auto", "none"):
-            out["tool_choice"] = kind
-        elif kind == "tool":
-            out["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
+        out["tools"] = _openai_tools(body["tools"])
+    choice = _openai_tool_choice(body.get("tool_choice"))
+    if choice is not None:
+        out["tool_choice"] = choice
     user = (body.get("metadata") or {}).get("user_id")
     if user:
         out["user"] = user
     return out
+
+
+def _openai_messages(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The OpenAI messages of one Anthropic message: each tool result is a ``tool``
+    message of its own, then the rest (text, images, tool calls) as one message."""
+    role = message.get("role")
+    content = message.get("content")
+    if isinstance(content, str):
+        return [{"role": role, "content": content}]
+    out: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    calls: list[dict[str, Any]] = []
+    for block in content or ():
+        kind = block.get("type")
+        if kind == "tool_result":
+            result = block.get("content")
+            out.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": block.get("tool_use_id", ""),
+                    "content": result if isinstance(result, str) else text_of(result),
+                }
+            )
+        elif kind == "tool_use":
+            calls.append(_openai_tool_call(block))
+        else:
+            part = _to_openai_part(block)
+            if part is not None:
+                parts.append(part)
+    if parts or calls:
+        rest: dict[str, Any] = {"role": role, "content": _openai_content(parts) if parts else None}
+        if calls:
+            rest["tool_calls"] = calls
+        out.append(rest)
+    return out
+
+
+def _openai_tool_call(block: dict[str, Any]) -> dict[str, Any]:
+    """An Anthropic ``tool_use`` block as an OpenAI tool call (arguments as JSON text)."""
+    return {
+        "id": block.get("id", ""),
+        "type": "function",
+        "function": {
+            "name": block.get("name", ""),
+            "arguments": json.dumps(block.get("input", {})),
+        },
+    }
+
+
+def _openai_tools(tools: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Anthropic tools as OpenAI function tools (a tool without a name is skipped)."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": tool["name"],
+                "description": tool.get("description", ""),
+                "parameters": tool.get("input_schema", {"type": "object"}),
+            },
+        }
+        for tool in tools
+        if "name" in tool
+    ]
+
+
+def _openai_tool_choice(choice: Any) -> str | dict[str, Any] | None:
+    """Anthropic's ``tool_choice`` in OpenAI's words (``None``: leave the default)."""
+    if not isinstance(choice, dict):
+        return None
+    kind = choice.get("type")
+    if kind == "any":
+        return "required"
+    if kind in ("auto", "none"):
+        return str(kind)
+    if kind == "tool":
+        return {"type": "function", "function": {"name": choice.get("name")}}
+    return None
 
 
 def openai_to_anthropic_response(body: dict[str, Any], model: str) -> dict[str, Any]:
