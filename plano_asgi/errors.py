@@ -15,12 +15,15 @@ The tree::
     ├── RequestError                        the client sent something we cannot serve (4xx)
     │   ├── PayloadTooLargeError            413
     │   ├── ModelNotFoundError              404, names what is available
-    │   └── RateLimitedError                429, with Retry-After
+    │   ├── RateLimitedError                429, with Retry-After
+    │   └── PreviousResponseNotFoundError   400, an unknown ``previous_response_id``
     ├── RoutingError                        the router failed or answered garbage (internal:
     │                                       the listener falls back, it never reaches clients)
     ├── FilterRejectedError                 a filter said no: its own 4xx and message
     ├── UpstreamError                       a hop failed (502); names the hop and target
     │   └── UpstreamTimeoutError            the hop timed out (504)
+    ├── StateStoreError                     the conversation state store failed (503);
+    │                                       names the store, never its credentials
     └── AgentError (plano_agent_sdk)        raised by agent handlers: status and message
 
 Only edges render errors. Messages never include secrets: callers build them from ids,
@@ -42,10 +45,12 @@ __all__ = [
     "ModelNotFoundError",
     "PayloadTooLargeError",
     "PlanoError",
+    "PreviousResponseNotFoundError",
     "RateLimitedError",
     "RequestError",
     "RoutingDataError",
     "RoutingError",
+    "StateStoreError",
     "UpstreamError",
     "UpstreamTimeoutError",
     "error_body",
@@ -241,6 +246,42 @@ class RateLimitedError(RequestError):
             "x-ratelimit-remaining-tokens": str(self.remaining),
             "x-ratelimit-reset-tokens": f"{self.reset:.3f}s",
         }
+
+
+class PreviousResponseNotFoundError(RequestError):
+    """``previous_response_id`` names no stored response (never stored, expired or evicted).
+
+    Answered as OpenAI answers it: 400, ``param: previous_response_id``. Plano answers 409
+    with a plain-text body.
+    """
+
+    code = "previous_response_not_found"
+
+    def __init__(self, response_id: str) -> None:
+        super().__init__(
+            f"Previous response with id '{response_id}' not found.",
+            param="previous_response_id",
+        )
+        self.response_id = response_id
+
+
+class StateStoreError(PlanoError):
+    """The conversation state store (``state_storage``) cannot be used: unreachable, refused
+    the credentials, or failed a query. ``store`` names it (``postgres``, ``memory``); the
+    message never carries the connection string."""
+
+    status_code = 503
+    error_type = "state_store_error"
+    code = "state_store_unavailable"
+
+    def __init__(self, message: str, *, store: str) -> None:
+        super().__init__(message)
+        self.store = store
+
+    def to_dict(self) -> dict[str, Any]:
+        body = error_body(self.message, type=self.error_type, code=self.code)
+        body["error"]["store"] = self.store
+        return body
 
 
 class RoutingError(PlanoError):

@@ -12,7 +12,7 @@ import re
 from urllib.parse import urlsplit
 
 from plano_asgi.config.issues import IssueCollector, KeyPath, did_you_mean
-from plano_asgi.config.models import AgentListener
+from plano_asgi.config.models import AgentListener, StateStorage
 from plano_asgi.config.provider_checks import check_model_routing, check_providers
 from plano_asgi.config.root import PlanoConfig
 
@@ -190,6 +190,8 @@ def _check_misc(config: PlanoConfig, issues: IssueCollector) -> None:
             "required key is missing: 'type: postgres' needs a connection_string "
             "(e.g. postgresql://user:$DB_PASSWORD@host:5432/plano)",
         )
+    if storage is not None:
+        _check_state_storage(storage, issues)
     cache = config.routing.session_cache
     if cache.type == "redis" and not cache.url:
         issues.error(
@@ -214,3 +216,25 @@ def _check_url(url: str, path: KeyPath, issues: IssueCollector) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         issues.error(path, f"'{url}' is not an http:// or https:// URL with a host")
+
+
+_MEMORY_ONLY = ("max_entries", "ttl")
+
+
+def _check_state_storage(storage: StateStorage, issues: IssueCollector) -> None:
+    if storage.type == "postgres":
+        for name in _MEMORY_ONLY:
+            if name in storage.model_fields_set:
+                issues.error(
+                    ("state_storage", name),
+                    "applies to 'type: memory' only; postgres keeps responses until you "
+                    "delete them",
+                )
+        dsn = storage.connection_string or ""
+        if dsn and "$" not in dsn and urlsplit(dsn).scheme not in ("postgres", "postgresql"):
+            issues.error(
+                ("state_storage", "connection_string"),
+                "expected a postgresql:// URL (e.g. postgresql://user:$DB_PASSWORD@host:5432/plano)",
+            )
+    elif storage.connection_string is not None:
+        issues.warn(("state_storage", "connection_string"), "ignored with 'type: memory'")

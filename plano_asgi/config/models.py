@@ -256,3 +256,7 @@ class StateStorage(StrictModel):
     type: Literal["memory", "postgres"]
     connection_string: str | None = None
     """Required for ``postgres``; ``$VAR`` substitution applies as everywhere."""
+    max_entries: int = Field(default=10_000, ge=1)
+    """*Ours*, ``memory`` only: responses kept; past it the least recently used goes first."""
+    ttl: Duration = 86_400.0
+    """*Ours*, ``memory`` only: how long a response is kept after it was stored (24 h)."""
