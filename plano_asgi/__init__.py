@@ -20,10 +20,12 @@ if typing.TYPE_CHECKING:
         ModelNotFoundError,
         PayloadTooLargeError,
         PlanoError,
+        PreviousResponseNotFoundError,
         RateLimitedError,
         RequestError,
         RoutingDataError,
         RoutingError,
+        StateStoreError,
         UpstreamError,
         UpstreamTimeoutError,
     )
@@ -40,6 +42,8 @@ if typing.TYPE_CHECKING:
     from plano_asgi.routing.hybrid import HybridRouter
     from plano_asgi.routing.orchestrator import OrchestratorRouter
     from plano_asgi.sse import ServerSentEvent, SSEDecoder, encode_event
+    from plano_asgi.state import ConversationStore, StoredResponse
+    from plano_asgi.state.memory import MemoryStore
     from plano_asgi.telemetry import (
         MetricsApp,
         PlanoMetrics,
@@ -55,6 +59,7 @@ __all__ = [
     "ChatRequest",
     "ConfigError",
     "ConfigIssue",
+    "ConversationStore",
     "Filter",
     "FilterCall",
     "FilterChain",
@@ -62,6 +67,7 @@ __all__ = [
     "FilterRejectedError",
     "HttpFilter",
     "HybridRouter",
+    "MemoryStore",
     "MemoryTokenLimiter",
     "MetricsApp",
     "ModelGateway",
@@ -73,6 +79,7 @@ __all__ = [
     "PlanoMetrics",
     "PlanoMiddleware",
     "PlanoSettings",
+    "PreviousResponseNotFoundError",
     "RateLimitedError",
     "RedisTokenLimiter",
     "RequestError",
@@ -83,6 +90,8 @@ __all__ = [
     "RoutingError",
     "SSEDecoder",
     "ServerSentEvent",
+    "StateStoreError",
+    "StoredResponse",
     "TokenLimiter",
     "UpstreamError",
     "UpstreamTimeoutError",
@@ -103,6 +112,7 @@ __getattr__, __dir__ = _lazy.lazy_exports(
         "ChatRequest": "plano_asgi.chat",
         "ConfigError": "plano_asgi.errors",
         "ConfigIssue": "plano_asgi.errors",
+        "ConversationStore": "plano_asgi.state",
         "Filter": "plano_asgi.filters.base",
         "FilterCall": "plano_asgi.filters.base",
         "FilterChain": "plano_asgi.filters.chain",
@@ -110,6 +120,7 @@ __getattr__, __dir__ = _lazy.lazy_exports(
         "FilterRejectedError": "plano_asgi.errors",
         "HttpFilter": "plano_asgi.filters.http",
         "HybridRouter": "plano_asgi.routing.hybrid",
+        "MemoryStore": "plano_asgi.state.memory",
         "MemoryTokenLimiter": "plano_asgi.gateway.ratelimit",
         "MetricsApp": "plano_asgi.telemetry",
         "ModelGateway": "plano_asgi.gateway.app",
@@ -121,6 +132,7 @@ __getattr__, __dir__ = _lazy.lazy_exports(
         "PlanoMetrics": "plano_asgi.telemetry",
         "PlanoMiddleware": "plano_asgi.middleware",
         "PlanoSettings": "plano_asgi.config",
+        "PreviousResponseNotFoundError": "plano_asgi.errors",
         "RateLimitedError": "plano_asgi.errors",
         "RedisTokenLimiter": "plano_asgi.gateway.ratelimit_redis",
         "RequestError": "plano_asgi.errors",
@@ -131,6 +143,8 @@ __getattr__, __dir__ = _lazy.lazy_exports(
         "RoutingError": "plano_asgi.errors",
         "SSEDecoder": "plano_asgi.sse",
         "ServerSentEvent": "plano_asgi.sse",
+        "StateStoreError": "plano_asgi.errors",
+        "StoredResponse": "plano_asgi.state",
         "TokenLimiter": "plano_asgi.gateway.ratelimit",
         "UpstreamError": "plano_asgi.errors",
         "UpstreamTimeoutError": "plano_asgi.errors",

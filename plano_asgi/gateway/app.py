@@ -4,6 +4,8 @@ Endpoints, relative to where the gateway is mounted:
 
 * ``POST /v1/chat/completions``: OpenAI Chat Completions, streaming or not;
 * ``POST /v1/messages``: Anthropic Messages, streaming or not;
+* ``POST /v1/responses``: OpenAI Responses, streaming or not, on the chat path, with
+  conversation state (``previous_response_id``) when ``state_storage`` is configured;
 * ``POST /routing/v1/chat/completions``, ``/routing/v1/messages``, ``/routing/v1/responses``:
   which model would serve the request, without calling it (:mod:`.decision`);
 * ``GET /v1/models``: the models a client may ask for, sorted;
@@ -40,6 +42,8 @@ from plano_asgi.gateway.ratelimit import RateLimiter, TokenLimiter
 from plano_asgi.gateway.resolution import ModelResolver
 from plano_asgi.gateway.retry import RetryPolicy
 from plano_asgi.gateway.tls import upstream_ssl_context
+from plano_asgi.responses import ResponsesEndpoint
+from plano_asgi.state import ConversationStore, store_from_config
 from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
 
 __all__ = ["ModelGateway"]
@@ -70,7 +74,9 @@ class ModelGateway(AsyncCloseable):
     Redis at ``PLANO_RATELIMIT_REDIS_URL`` when set and the config has ``ratelimits``, else
     per-process buckets); ``tracer`` the OpenTelemetry tracer (default: the library tracer
     from the global provider);
-    ``metrics`` the metric set served on ``/metrics`` (default: the process-wide one).
+    ``metrics`` the metric set served on ``/metrics`` (default: the process-wide one);
+    ``state`` the conversation store of ``/v1/responses`` (default: the one
+    ``state_storage`` describes, closed with the gateway; none without it).
     """
 
     def __init__(
@@ -86,6 +92,7 @@ class ModelGateway(AsyncCloseable):
         limiter: TokenLimiter | None = None,
         tracer: Tracer | None = None,
         metrics: PlanoMetrics | None = None,
+        state: ConversationStore | None = None,
     ) -> None:
         self.app = app
         self.config = config
@@ -158,6 +165,12 @@ class ModelGateway(AsyncCloseable):
             preferences=PreferenceRouter.from_config(config, client=self._client),
         )
         self._metrics = metrics
+        self._owned_state: ConversationStore | None = None
+        if state is None and config.state_storage is not None:
+            state = self._owned_state = store_from_config(config.state_storage)
+        self._responses = ResponsesEndpoint(
+            self._chat, store=state, max_body_bytes=self._deps.max_body_bytes
+        )
         models = [
             {"id": model, "object": "model", "created": 0, "owned_by": owner}
             for model, owner in self.resolver.listed()
@@ -184,6 +197,12 @@ class ModelGateway(AsyncCloseable):
             if api is not None:
                 if scope["method"] == "POST":
                     await Exchange(self._deps, scope, receive, send, api, path).run()  # type: ignore[arg-type]
+                else:
+                    await _method_not_allowed(send, "POST")
+                return
+            if path == "/v1/responses":
+                if scope["method"] == "POST":
+                    await self._responses(scope, receive, send)
                 else:
                     await _method_not_allowed(send, "POST")
                 return
@@ -215,8 +234,12 @@ class ModelGateway(AsyncCloseable):
         elif scope["type"] == "http":
             await send_json(send, 404, _NOT_FOUND.to_dict())
 
+    async def _chat(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await Exchange(self._deps, scope, receive, send, "openai").run()
+
     async def aclose(self) -> None:
-        """Close the HTTP client and Redis limiter (if the gateway made them) and filters."""
+        """Close the HTTP client, Redis limiter and state store (if the gateway made them)
+        and filters."""
         if self._registry is not None:
             await self._registry.aclose()
             self._registry = None
@@ -225,6 +248,9 @@ class ModelGateway(AsyncCloseable):
         if self._owned_limiter is not None:
             await self._owned_limiter.aclose()
             self._owned_limiter = None
+        if self._owned_state is not None:
+            await self._owned_state.aclose()
+            self._owned_state = None
         if self._owns_client:
             await self._client.aclose()
 
