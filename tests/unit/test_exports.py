@@ -117,7 +117,8 @@ def test_plano_asgi_never_imports_the_sdk() -> None:
 def test_importing_the_packages_loads_no_optional_extra() -> None:
     code = (
         "import sys, plano_asgi, plano_agent_sdk; "
-        "heavy = ('numpy', 'onnxruntime', 'tokenizers', 'mcp', 'opentelemetry.sdk', 'redis'); "
+        "heavy = ('numpy', 'onnxruntime', 'tokenizers', 'mcp', 'opentelemetry.sdk', 'redis', "
+        "'asyncpg'); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
