@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from opentelemetry.trace import Tracer
@@ -42,9 +42,11 @@ from plano_asgi.gateway.ratelimit import RateLimiter, TokenLimiter
 from plano_asgi.gateway.resolution import ModelResolver
 from plano_asgi.gateway.retry import RetryPolicy
 from plano_asgi.gateway.tls import upstream_ssl_context
-from plano_asgi.responses import ResponsesEndpoint
-from plano_asgi.state import ConversationStore, store_from_config
 from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
+
+if TYPE_CHECKING:
+    from plano_asgi.responses import ResponsesEndpoint
+    from plano_asgi.state import ConversationStore
 
 __all__ = ["ModelGateway"]
 
@@ -167,10 +169,11 @@ class ModelGateway(AsyncCloseable):
         self._metrics = metrics
         self._owned_state: ConversationStore | None = None
         if state is None and config.state_storage is not None:
+            from plano_asgi.state import store_from_config
+
             state = self._owned_state = store_from_config(config.state_storage)
-        self._responses = ResponsesEndpoint(
-            self._chat, store=state, max_body_bytes=self._deps.max_body_bytes
-        )
+        self._state = state
+        self._responses_endpoint: ResponsesEndpoint | None = None
         models = [
             {"id": model, "object": "model", "created": 0, "owned_by": owner}
             for model, owner in self.resolver.listed()
@@ -202,7 +205,7 @@ class ModelGateway(AsyncCloseable):
                 return
             if path == "/v1/responses":
                 if scope["method"] == "POST":
-                    await self._responses(scope, receive, send)
+                    await self._responses()(scope, receive, send)
                 else:
                     await _method_not_allowed(send, "POST")
                 return
@@ -234,8 +237,18 @@ class ModelGateway(AsyncCloseable):
         elif scope["type"] == "http":
             await send_json(send, 404, _NOT_FOUND.to_dict())
 
+    def _responses(self) -> ResponsesEndpoint:
+        # Built on first use: a gateway that never sees /v1/responses never imports it.
+        if self._responses_endpoint is None:
+            from plano_asgi.responses import ResponsesEndpoint
+
+            self._responses_endpoint = ResponsesEndpoint(
+                self._chat, store=self._state, max_body_bytes=self._deps.max_body_bytes
+            )
+        return self._responses_endpoint
+
     async def _chat(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await Exchange(self._deps, scope, receive, send, "openai").run()
+        await Exchange(self._deps, scope, receive, send, "openai", "/v1/chat/completions").run()
 
     async def aclose(self) -> None:
         """Close the HTTP client, Redis limiter and state store (if the gateway made them)
