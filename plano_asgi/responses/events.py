@@ -81,8 +81,12 @@ class ResponseEvents:
             "response.in_progress", response=response
         )
 
-    def on_chunk(self, chunk: Any) -> bytes:
-        """The events for one chat chunk (often one delta event, sometimes none)."""
+    def on_chunk(self, chunk: Any, *, agent: str | None = None) -> bytes:
+        """The events for one chat chunk (often one delta event, sometimes none).
+
+        ``agent`` labels its text deltas (``"agent": "<id>"``), as the agent listener does
+        when several agents answer one turn.
+        """
         if not isinstance(chunk, dict):
             return b""
         if isinstance(chunk.get("model"), str) and chunk["model"]:
@@ -98,7 +102,7 @@ class ResponseEvents:
             delta = choice.get("delta") or {}
             text = delta.get("content")
             if isinstance(text, str) and text:
-                out += self._text_delta(text)
+                out += self._text_delta(text, agent)
             for call in delta.get("tool_calls") or ():
                 if isinstance(call, dict):
                     out += self._call_delta(call)
@@ -110,7 +114,7 @@ class ResponseEvents:
         event = self._event("response.output_item.added", output_index=opened.index, item=item)
         return opened, event
 
-    def _text_delta(self, text: str) -> bytes:
+    def _text_delta(self, text: str, agent: str | None = None) -> bytes:
         out = b""
         if self._text is None:
             item = message_item("", status="in_progress")
@@ -131,6 +135,7 @@ class ResponseEvents:
             content_index=0,
             delta=text,
             logprobs=[],
+            **({"agent": agent} if agent else {}),
         )
 
     def _call_delta(self, call: Item) -> bytes:
