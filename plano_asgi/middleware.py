@@ -3,6 +3,9 @@
 It answers three endpoints relative to where it is mounted (``route_path``):
 
 * ``POST /v1/chat/completions``: route the turn to agents, run filter chains, stream back;
+* ``POST /v1/responses`` and ``POST /v1/messages``: the same turn for OpenAI Responses and
+  Anthropic Messages clients (:mod:`~plano_asgi.listener.responses_api`,
+  :mod:`~plano_asgi.listener.messages_api`);
 * ``GET /v1/models``: the listener's agents (Plano lists LLM providers here);
 * ``/healthz``: 200;
 * ``GET /metrics``: Prometheus text for every listener of the process (``metrics_path``);
@@ -21,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from opentelemetry.trace import Tracer
@@ -36,6 +39,7 @@ from plano_asgi.config.apps import import_agent_apps
 from plano_asgi.errors import ConfigError, ConfigIssue, RequestError
 from plano_asgi.filters.base import Filter
 from plano_asgi.filters.chain import FilterChain
+from plano_asgi.listener.client_api import ChatApi, ClientApi
 from plano_asgi.listener.exchange import _Exchange
 from plano_asgi.listener.runtime import FilterSource, ListenerRuntime
 from plano_asgi.listener.selection import Selector
@@ -45,11 +49,17 @@ from plano_asgi.routing.factory import build_routers, load_local_router
 from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
 from plano_asgi.telemetry.stream_span import tracer as library_tracer
 
+if TYPE_CHECKING:
+    from plano_asgi.state import ConversationStore
+
 __all__ = ["PlanoMiddleware"]
 
 logger = logging.getLogger("plano_asgi.listener")
 
 _CHAT = "/v1/chat/completions"
+_RESPONSES = "/v1/responses"
+_MESSAGES = "/v1/messages"
+_TURNS = (_CHAT, _RESPONSES, _MESSAGES)
 _MODELS = "/v1/models"
 _HEALTH = "/healthz"
 _METRICS = "/metrics"
@@ -79,6 +89,9 @@ class PlanoMiddleware(AsyncCloseable):
     OpenTelemetry provider; ``metrics`` the process-wide metric set. ``metrics_path`` is
     where the Prometheus text is served (``None``: not served here, e.g. because the
     wrapped app has its own ``/metrics``).
+
+    ``state`` is the conversation store of ``/v1/responses`` (default: the one the config's
+    ``state_storage`` describes, closed with the middleware; none without it).
     """
 
     def __init__(
@@ -95,6 +108,7 @@ class PlanoMiddleware(AsyncCloseable):
         tracer: Tracer | None = None,
         metrics: PlanoMetrics | None = None,
         metrics_path: str | None = _METRICS,
+        state: ConversationStore | None = None,
     ) -> None:
         self.app = app
         self.config = config if isinstance(config, PlanoConfig) else load_config(config)
@@ -106,6 +120,11 @@ class PlanoMiddleware(AsyncCloseable):
         self.client = client if client is not None else httpx.AsyncClient()
         self._owned_filters: Any = None
         self._closed = False
+        self._owned_state: ConversationStore | None = None
+        if state is None and self.config.state_storage is not None:
+            from plano_asgi.state import store_from_config
+
+            state = self._owned_state = store_from_config(self.config.state_storage)
         targets = self._targets(agents or {})
         if router is not None:
             fallback = None if router.name == "local_v1" else load_local_router()
@@ -126,6 +145,7 @@ class PlanoMiddleware(AsyncCloseable):
             tracer=tracer if tracer is not None else library_tracer(),
             metrics=metrics,
             filter_types={f.id: f.type for f in self.config.filters},
+            conversations=state,
         )
         self.metrics = metrics
         tools = self.listener.agent_tools
@@ -136,7 +156,7 @@ class PlanoMiddleware(AsyncCloseable):
             self.agent_tools = AgentToolServer(self.runtime, exposed)
         self._tools_path = tools.path if tools.enabled else None
         self._owned_paths = tuple(
-            p for p in (_CHAT, _MODELS, _HEALTH, metrics_path, self._tools_path) if p
+            p for p in (*_TURNS, _MODELS, _HEALTH, metrics_path, self._tools_path) if p
         )
         self._metrics_path = metrics_path
 
@@ -169,7 +189,9 @@ class PlanoMiddleware(AsyncCloseable):
             if app is None and definition.url is None:
                 issues.append(ConfigIssue(f"agents.{agent.id}", "needs a url or an app"))
                 continue
-            targets[agent.id] = AgentTarget(agent.id, definition.url, app, timeouts)
+            targets[agent.id] = AgentTarget(
+                agent.id, definition.url, app, timeouts, api=definition.api
+            )
         if issues:
             raise ConfigError(issues)
         return targets
@@ -193,7 +215,7 @@ class PlanoMiddleware(AsyncCloseable):
     # -- lifecycle --------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Close what the middleware created (its HTTP client and filter registry)."""
+        """Close what the middleware created (HTTP client, filter registry, state store)."""
         if self._closed:
             return
         self._closed = True
@@ -201,6 +223,8 @@ class PlanoMiddleware(AsyncCloseable):
             await self.agent_tools.aclose()
         if self._owned_filters is not None:
             await self._owned_filters.aclose()
+        if self._owned_state is not None:
+            await self._owned_state.aclose()
         if self._owns_client:
             await self.client.aclose()
 
@@ -237,14 +261,15 @@ class PlanoMiddleware(AsyncCloseable):
         elif path == self._metrics_path:
             if not await serve_metrics(scope, receive, send, self.metrics, path=path):
                 await _method_not_allowed(send, "GET")
-        elif path == _CHAT:
+        elif path in _TURNS:
             if method != "POST":
                 await _method_not_allowed(send, "POST")
                 return
             # In-process agents inherit this and send their tool calls back to this listener.
             token = LISTENER_URL.set(listener_url(scope))
             try:
-                await _Exchange(self.runtime, scope, receive, send, path).run()
+                api = self._client_api(path)
+                await _Exchange(self.runtime, scope, receive, send, path, api).run()
             finally:
                 LISTENER_URL.reset(token)
         elif path == _MODELS:
@@ -254,6 +279,19 @@ class PlanoMiddleware(AsyncCloseable):
             await send_json(send, 200, self._models())
         else:
             await send_json(send, 200, {"status": "ok", "listener": self.listener.name})
+
+    def _client_api(self, path: str) -> ClientApi:
+        # The Responses and Anthropic translations load on their first request, so a
+        # chat-only listener does not import them.
+        if path == _RESPONSES:
+            from plano_asgi.listener.responses_api import ResponsesApi
+
+            return ResponsesApi(self.runtime.conversations)
+        if path == _MESSAGES:
+            from plano_asgi.listener.messages_api import MessagesApi
+
+            return MessagesApi()
+        return ChatApi()
 
     def _models(self) -> dict[str, Any]:
         data = [

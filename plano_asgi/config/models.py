@@ -91,6 +91,9 @@ class AgentDef(StrictModel):
     """*Ours*: ``"package.module:attribute"`` of an ASGI app served in-process (no network)."""
     timeouts: HopTimeouts | None = None
     """*Ours*: per-agent timeouts; default: the listener's."""
+    api: Literal["chat_completions", "responses", "messages"] = "chat_completions"
+    """*Ours*: the API the agent speaks (called at ``/v1/chat/completions``,
+    ``/v1/responses`` or ``/v1/messages``); the listener translates to it and back."""
 
 
 class FilterDef(StrictModel):

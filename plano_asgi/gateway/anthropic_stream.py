@@ -166,6 +166,10 @@ class OpenAIToAnthropic:
             error = data["error"]
             message = error.get("message") if isinstance(error, dict) else str(error)
             raise StreamFailedError(f"the provider reported an error mid-stream: {message}")
+        return self.on_chunk(data)
+
+    def on_chunk(self, data: dict[str, Any]) -> list[ClientEvent]:
+        """The Anthropic events for one parsed chat chunk (the agent listener calls this)."""
         events = self._start(data)
         usage = data.get("usage")
         if isinstance(usage, dict):

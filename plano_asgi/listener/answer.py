@@ -23,11 +23,12 @@ from typing import Any
 
 from plano_asgi.chat import completion_chunk, completion_id
 from plano_asgi.chunks import ChunkGatherer, sum_usage
+from plano_asgi.errors import PlanoError
 from plano_asgi.listener.headers import relay_headers
 from plano_asgi.listener.reading import AgentEvent
 from plano_asgi.sse import encode_event, encode_json
 
-__all__ = ["Answer", "JsonAnswer", "StreamAnswer"]
+__all__ = ["Answer", "Body", "JsonAnswer", "Start", "StreamAnswer"]
 
 Start = Callable[[int, list[tuple[bytes, bytes]]], Awaitable[None]]
 """Sends ``http.response.start`` with a status and headers (the exchange's)."""
@@ -69,18 +70,14 @@ class StreamAnswer(_Base):
             await self._body(_PING, True)
             return
         if not self._mark:
-            if event.event is not None:
-                await self._body(_encode(event), True)
-            elif event.chunk is not None:
-                await self._body(encode_json(event.chunk), True)
+            await self._emit(event.chunk, event)
             return
         if agent != self._agent:
             self._agent = agent
             self._needs_separator = self._wrote_text
         chunk = event.chunk
         if chunk is None:
-            if event.event is not None:
-                await self._body(_encode(event), True)
+            await self._emit(None, event)
             return
         chunk = _marked(chunk, agent, final=final)
         if _has_text(chunk):
@@ -92,9 +89,27 @@ class StreamAnswer(_Base):
                     content=SEPARATOR,
                 )
                 separator["agent"] = agent
-                await self._body(encode_json(separator), True)
+                await self._emit(separator, None)
             self._wrote_text = True
-        await self._body(encode_json(chunk), True)
+        await self._emit(chunk, None)
+
+    async def _emit(self, chunk: dict[str, Any] | None, event: AgentEvent | None) -> None:
+        """Send one chat chunk; ``event`` is the SSE it came in, relayed as sent when given.
+
+        Subclasses that speak another client API translate here.
+        """
+        if event is not None and event.event is not None:
+            await self._body(_encode(event), True)
+        elif chunk is not None:
+            await self._body(encode_json(chunk), True)
+
+    async def _end(self) -> None:
+        """The bytes that end a complete stream (``[DONE]`` for chat clients)."""
+        await self._body(_DONE, True)
+
+    def error_event(self, error: PlanoError) -> bytes:
+        """The in-band event that ends a stream broken after it started."""
+        return encode_json(error.to_dict())
 
     async def _open(self, headers: list[tuple[str, str]]) -> None:
         own = dict(self._ours)
@@ -108,7 +123,7 @@ class StreamAnswer(_Base):
         """End the stream with ``[DONE]`` (an answer with no events still gets one)."""
         if not self.started:
             await self._open(headers)
-        await self._body(_DONE, True)
+        await self._end()
         await self._body(b"", False)
 
 
@@ -130,15 +145,22 @@ class JsonAnswer(_Base):
             gatherer.add(event.chunk)
 
     async def finish(self, headers: list[tuple[str, str]]) -> None:
-        """Send the gathered completion."""
-        completion = self.completion()
-        payload = json.dumps(completion, ensure_ascii=False).encode("utf-8")
+        """Send the gathered answer (:meth:`payload`)."""
+        payload = json.dumps(await self.payload(), ensure_ascii=False).encode("utf-8")
         own = {**self._ours, "content-type": "application/json"}
         raw = relay_headers(headers, own, event_stream=False)
         raw.append((b"content-length", str(len(payload)).encode()))
         await self._start(200, raw)
         self.started = True
         await self._body(payload, False)
+
+    async def payload(self) -> dict[str, Any]:
+        """The body sent to the client; subclasses for other client APIs translate here."""
+        return self.completion()
+
+    def error_event(self, error: PlanoError) -> bytes:
+        """Unused: a JSON answer is sent whole, so errors always get a real status."""
+        return encode_json(error.to_dict())
 
     def completion(self) -> dict[str, Any]:
         """The ``chat.completion`` of what was gathered (all agents' texts when marking)."""

@@ -13,13 +13,16 @@ failing), which closes the open agent request at once: the race and the error ed
 Errors become the OpenAI envelope with a real status while nothing has been sent. After the
 stream started, an event stream ends with one ``data: {"error": ...}`` event and no
 ``[DONE]``, so OpenAI clients raise instead of returning a truncated answer as complete.
+
+The client's API (:mod:`~plano_asgi.listener.client_api`: chat, Responses, Anthropic
+Messages) only decides how the body is read, how the answer is shaped and how errors look
+(``response.failed``, ``event: error``); the turn is the same for all of them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import math
 from collections.abc import Sequence
@@ -31,17 +34,19 @@ from pydantic import ValidationError
 from starlette.types import Receive, Scope, Send
 
 from plano_asgi._asgi import read_body
-from plano_asgi.chat import ChatMessage, ChatRequest, chat_completion, parse_chat_request
+from plano_asgi.chat import ChatMessage, ChatRequest, chat_completion
 from plano_asgi.chunks import ChunkGatherer, completion_chunks
 from plano_asgi.errors import PlanoError, RequestError, UpstreamError, UpstreamTimeoutError
 from plano_asgi.exchange import BaseExchange
 from plano_asgi.filters.base import FilterCall
 from plano_asgi.filters.chain import FilterChain
-from plano_asgi.listener.answer import Answer, JsonAnswer, StreamAnswer
+from plano_asgi.listener.agent_api import agent_body, agent_events
+from plano_asgi.listener.answer import Answer
 from plano_asgi.listener.capabilities import LISTENER_ANSWER, capabilities_reply
 from plano_asgi.listener.chaining import insert_reply
+from plano_asgi.listener.client_api import ChatApi, ClientApi
 from plano_asgi.listener.headers import client_headers, header_value, request_id
-from plano_asgi.listener.reading import AgentEvent, read_events
+from plano_asgi.listener.reading import AgentEvent
 from plano_asgi.listener.runtime import ListenerRuntime
 from plano_asgi.listener.selection import Selection
 from plano_asgi.listener.transport import AGENT_PATH, open_agent
@@ -66,10 +71,15 @@ class _Exchange(BaseExchange):
         receive: Receive,
         send: Send,
         path: str | None = None,
+        api: ClientApi | None = None,
     ):
-        """``path`` is the routed path when the caller has computed it (it is, once)."""
+        """``path`` is the routed path when the caller has computed it (it is, once);
+        ``api`` the client's API (default: chat completions)."""
         super().__init__(scope, receive, send)
         self.runtime = runtime
+        self.api: ClientApi = api or ChatApi()
+        """The client's API: how its body is read and its answer and errors are shaped."""
+        self.answer: Answer | None = None
         raw = list(scope.get("headers", ()))
         self.request_id = request_id(raw)
         self.forwarded = client_headers(raw, runtime.listener.forward_headers)
@@ -109,7 +119,7 @@ class _Exchange(BaseExchange):
     async def _serve(self) -> None:
         body = await read_body(self.receive, self.runtime.listener.max_body_bytes)
         try:
-            request = parse_chat_request(body)
+            request = await self.api.parse(body)
         except RecursionError:
             raise RequestError("Request body is nested too deeply.") from None
         # From here the client leaving cancels the turn, and with it the open agent request.
@@ -122,6 +132,14 @@ class _Exchange(BaseExchange):
 
     def response_headers(self) -> dict[str, str]:
         return self.ours
+
+    def error_body(self, error: PlanoError) -> dict[str, Any]:
+        return self.api.error_body(error)
+
+    def in_band_error(self, error: PlanoError) -> bytes:
+        if self.answer is not None:
+            return self.answer.error_event(error)
+        return super().in_band_error(error)
 
     # -- the turn ---------------------------------------------------------------------
 
@@ -170,8 +188,8 @@ class _Exchange(BaseExchange):
         wire = request.to_wire()
         every = listener.answers == "all"
         mark = every and len(selection.agents) > 1
-        kind = StreamAnswer if request.stream else JsonAnswer
-        answer = kind(self.start, self.body, self.ours, mark=mark)
+        answer = self.api.answer(request, self.start, self.body, self.ours, mark=mark)
+        self.answer = answer
         headers: list[tuple[str, str]] = []
         if not selection.agents:
             await self._answer_itself(answer, request)
@@ -182,11 +200,11 @@ class _Exchange(BaseExchange):
             chain_ids = by_id[agent_id].input_filters
             if chain_ids:
                 agent_messages = await self._filter(chain_ids, request, messages, agent_id=agent_id)
-            body = json.dumps({**wire, "messages": agent_messages}, ensure_ascii=False)
+            body = agent_body(self.runtime.targets[agent_id], {**wire, "messages": agent_messages})
             self.hop = ("agent", agent_id)
             text, headers = await self._call_agent(
                 agent_id,
-                body.encode("utf-8"),
+                body,
                 len(agent_messages),
                 answer=answer if final or every else None,
                 final=final,
@@ -274,7 +292,7 @@ class _Exchange(BaseExchange):
         try:
             async with open_agent(target, body, headers, client=self.runtime.client) as reply:
                 status = reply.status
-                async with contextlib.aclosing(read_events(reply)) as events:
+                async with contextlib.aclosing(agent_events(target, reply)) as events:
                     async for event in events:
                         if event.chunk is not None and not final:
                             text.add(event.chunk)

@@ -33,7 +33,7 @@ from plano_asgi.filters.http import rejection_message
 from plano_asgi.listener.transport import AgentReply
 from plano_asgi.sse import ServerSentEvent, SSEDecoder
 
-__all__ = ["MAX_REPLY_BYTES", "AgentEvent", "agent_failure", "read_events"]
+__all__ = ["MAX_REPLY_BYTES", "PING", "AgentEvent", "agent_failure", "drain", "read_events"]
 
 MAX_REPLY_BYTES = 8 * 1024 * 1024
 """Largest non-streamed agent reply read into memory."""
@@ -90,7 +90,7 @@ async def _stream_events(reply: AgentReply) -> AsyncIterator[AgentEvent]:
             yield PING
         for event in events:
             if event.is_done:
-                await _drain(chunks)
+                await drain(chunks)
                 return
             reply.progressed()
             try:
@@ -107,7 +107,7 @@ async def _stream_events(reply: AgentReply) -> AsyncIterator[AgentEvent]:
     raise _bad(reply.agent, f"ended its event stream {where}; the answer is incomplete")
 
 
-async def _drain(chunks: AsyncGenerator[bytes, None]) -> None:
+async def drain(chunks: AsyncGenerator[bytes, None]) -> None:
     # Read the (normally empty) rest of the body for a moment, so the connection of an
     # agent that ends its body right after [DONE] goes back to the pool instead of closing.
     with anyio.move_on_after(_DRAIN_SECONDS):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 from opentelemetry.trace import Tracer
@@ -15,6 +15,9 @@ from plano_asgi.filters.chain import FilterChain
 from plano_asgi.listener.selection import Selector
 from plano_asgi.listener.transport import AgentTarget
 from plano_asgi.telemetry.metrics import PlanoMetrics
+
+if TYPE_CHECKING:
+    from plano_asgi.state import ConversationStore
 
 __all__ = ["FilterSource", "ListenerRuntime"]
 
@@ -42,3 +45,5 @@ class ListenerRuntime:
     """Where request metrics go (default: the process-wide set)."""
     filter_types: Mapping[str, str] = field(default_factory=dict)
     """Filter id -> ``http`` or ``mcp``, for span names."""
+    conversations: ConversationStore | None = None
+    """``/v1/responses`` conversation state (``state_storage``); ``None`` without one."""

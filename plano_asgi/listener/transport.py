@@ -33,9 +33,22 @@ from plano_asgi.errors import UpstreamError, UpstreamTimeoutError
 
 logger = logging.getLogger("plano_asgi.listener")
 
-__all__ = ["AGENT_PATH", "AgentReply", "AgentTarget", "collapse_groups", "open_agent"]
+__all__ = [
+    "AGENT_PATH",
+    "AGENT_PATHS",
+    "AgentReply",
+    "AgentTarget",
+    "collapse_groups",
+    "open_agent",
+]
 
 AGENT_PATH = "/v1/chat/completions"
+AGENT_PATHS = {
+    "chat_completions": AGENT_PATH,
+    "responses": "/v1/responses",
+    "messages": "/v1/messages",
+}
+"""Where an agent is called, by the API it speaks (``agents[].api``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +59,18 @@ class AgentTarget:
     url: str | None = None
     app: ASGIApp | None = None
     timeouts: HopTimeouts = field(default_factory=HopTimeouts)
+    api: str = "chat_completions"
+    """The API the agent speaks: ``chat_completions``, ``responses`` or ``messages``."""
+
+    @property
+    def path(self) -> str:
+        """The agent's request path for its API."""
+        return AGENT_PATHS[self.api]
 
     @property
     def endpoint(self) -> str:
         """Where requests go (for logs and spans)."""
-        return f"{self.url.rstrip('/')}{AGENT_PATH}" if self.url else f"asgi:{self.id}{AGENT_PATH}"
+        return f"{self.url.rstrip('/')}{self.path}" if self.url else f"asgi:{self.id}{self.path}"
 
 
 @dataclass(slots=True)
@@ -233,7 +253,7 @@ def _why(exc: httpx.HTTPError) -> str:
 def _asgi_scope(target: AgentTarget, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     raw += [(b"host", b"localhost"), (b"content-length", str(len(body)).encode())]
-    return post_scope(AGENT_PATH, raw)
+    return post_scope(target.path, raw)
 
 
 @asynccontextmanager

@@ -60,7 +60,7 @@ CASES = [
             (
                 4,
                 "agents[0].urll",
-                "unknown key (did you mean 'url'?); allowed keys: app, id, timeouts, url",
+                "unknown key (did you mean 'url'?); allowed keys: api, app, id, timeouts, url",
             ),
         ],
         id="agent-unknown-key",

@@ -1,0 +1,145 @@
+"""``POST /v1/messages`` on the agent listener: Anthropic Messages clients, chat agents.
+
+The body is checked as an Anthropic Messages request (``messages`` of ``user`` /
+``assistant`` turns, ``max_tokens`` required, as Anthropic requires them), translated with
+the model gateway's translation (:mod:`plano_asgi.gateway.anthropic_inbound`) and served as
+a chat turn like any other. The answer is an Anthropic ``message``, or its event stream
+(:class:`~plano_asgi.gateway.anthropic_stream.OpenAIToAnthropic`) when the client streams.
+Several visible agents give one text whose parts are the agents' texts in order (a blank
+line between), text deltas labelled with their ``agent``; the JSON answer lists them per
+agent under ``"answers"``.
+
+Errors come in Anthropic's shape, ``{"type": "error", "error": {"type", "message"}}``, with
+a real status before the answer starts, and as an ``event: error`` that ends a stream
+broken after it started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from plano_asgi.chat import ChatRequest, parse_chat_request
+from plano_asgi.errors import PlanoError, RequestError
+from plano_asgi.gateway.anthropic import anthropic_error
+from plano_asgi.gateway.anthropic_inbound import (
+    anthropic_to_openai_request,
+    openai_to_anthropic_response,
+)
+from plano_asgi.gateway.anthropic_stream import OpenAIToAnthropic
+from plano_asgi.gateway.streams import ClientEvent, encode_client_event, in_band_error
+from plano_asgi.listener.answer import Answer, Body, JsonAnswer, Start, StreamAnswer
+from plano_asgi.listener.client_api import json_object
+from plano_asgi.listener.reading import AgentEvent
+
+__all__ = ["MessagesApi", "check_messages_request"]
+
+
+def _bad(where: str, what: str) -> RequestError:
+    return RequestError(f"Invalid request: {where}: {what}", param=where)
+
+
+def check_messages_request(data: dict[str, Any]) -> None:
+    """Raise a 400 naming the field when ``data`` is not an Anthropic Messages request."""
+    messages = data.get("messages")
+    if not isinstance(messages, list):
+        raise _bad("messages", "required, a list of messages")
+    if not messages:
+        raise _bad("messages", "must contain at least one message")
+    for number, message in enumerate(messages):
+        where = f"messages[{number}]"
+        if not isinstance(message, dict):
+            raise _bad(where, "must be an object")
+        if message.get("role") not in ("user", "assistant"):
+            raise _bad(f"{where}.role", "must be user or assistant")
+        content = message.get("content")
+        if not isinstance(content, (str, list)):
+            raise _bad(f"{where}.content", "must be a string or a list of content blocks")
+        if isinstance(content, list) and not all(isinstance(b, dict) for b in content):
+            raise _bad(f"{where}.content", "every content block must be an object")
+    tokens = data.get("max_tokens")
+    if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
+        raise _bad("max_tokens", "required, a positive integer")
+    stream = data.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise _bad("stream", "must be true or false")
+    system = data.get("system")
+    if system is not None and not isinstance(system, (str, list)):
+        raise _bad("system", "must be a string or a list of text blocks")
+    model = data.get("model")
+    if model is not None and not isinstance(model, str):
+        raise _bad("model", "must be a string")
+
+
+class MessagesApi:
+    """Anthropic Messages for one request."""
+
+    def __init__(self) -> None:
+        self.model = ""
+
+    async def parse(self, body: bytes) -> ChatRequest:
+        data = json_object(body)
+        check_messages_request(data)
+        self.model = str(data.get("model") or "")
+        chat = anthropic_to_openai_request(data, self.model)
+        if not self.model:
+            chat.pop("model", None)
+        return parse_chat_request(chat)
+
+    def answer(
+        self, request: ChatRequest, start: Start, body: Body, ours: Mapping[str, str], *, mark: bool
+    ) -> Answer:
+        kind = _MessagesStream if request.stream else _MessagesJson
+        return kind(start, body, ours, mark=mark, model=self.model)
+
+    def error_body(self, error: PlanoError) -> dict[str, Any]:
+        return anthropic_error(error.status_code, error.to_dict())
+
+
+def _encode(events: list[ClientEvent]) -> bytes:
+    return b"".join(encode_client_event(event) for event in events)
+
+
+class _MessagesStream(StreamAnswer):
+    """Anthropic's event stream, translated chunk by chunk."""
+
+    def __init__(
+        self, start: Start, body: Body, ours: Mapping[str, str], *, mark: bool, model: str
+    ) -> None:
+        super().__init__(start, body, ours, mark=mark)
+        self._events = OpenAIToAnthropic(model)
+
+    async def _emit(self, chunk: dict[str, Any] | None, event: AgentEvent | None) -> None:
+        if chunk is None:
+            return  # an agent's non-JSON event has no Anthropic equivalent
+        events = self._events.on_chunk(chunk)
+        agent = chunk.get("agent") if self._mark else None
+        if agent:
+            for out in events:
+                if out.name == "content_block_delta":
+                    out.data["agent"] = agent
+        if events:
+            await self._body(_encode(events), True)
+
+    async def _end(self) -> None:
+        await self._body(_encode(self._events.finish()), True)
+
+    def error_event(self, error: PlanoError) -> bytes:
+        return in_band_error("anthropic", error.message)
+
+
+class _MessagesJson(JsonAnswer):
+    """One Anthropic ``message`` gathered from the agents' chunks."""
+
+    def __init__(
+        self, start: Start, body: Body, ours: Mapping[str, str], *, mark: bool, model: str
+    ) -> None:
+        super().__init__(start, body, ours, mark=mark)
+        self._model = model
+
+    async def payload(self) -> dict[str, Any]:
+        completion = self.completion()
+        message = openai_to_anthropic_response(completion, self._model)
+        if "answers" in completion:
+            message["answers"] = completion["answers"]
+        return message
