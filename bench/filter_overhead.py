@@ -19,7 +19,7 @@ machine state:
 With ``--through-listener`` it measures what a user sees instead: a chat request through
 a served agent listener (``plano_asgi.serving``, as ``plano-asgi serve`` runs it, in a second
 child process) to a no-op agent, with the agent's ``input_filters`` empty (``none``), one HTTP
-filter (``http``) or one MCP filter (``mcp``). The client is a plain ``httpx`` client in this
+filter (``http``) or one MCP filter (``mcp``). The client is a plain ``httpx2`` client in this
 process; the three listeners are timed interleaved, so the difference to ``none`` is the
 per-request overhead of the filter through the whole listener.
 
@@ -41,7 +41,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-import httpx
+import httpx2
 
 from plano_asgi.config import FilterDef, PlanoConfig
 from plano_asgi.filters.base import FilterCall
@@ -149,12 +149,12 @@ def child(*args: str) -> Iterator[None]:
 
 
 async def wait_ready(url: str) -> None:
-    async with httpx.AsyncClient() as client:
+    async with httpx2.AsyncClient() as client:
         for _ in range(200):
             try:
                 await client.get(url)
                 return
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 await asyncio.sleep(0.05)
     raise RuntimeError(f"{url} did not come up")
 
@@ -267,7 +267,7 @@ async def run_through_listener(requests: int) -> str:
     ):
         for port in (http_port, mcp_port, agent_port, *ports.values()):
             await wait_ready(f"http://127.0.0.1:{port}/healthz")
-        async with httpx.AsyncClient() as client:
+        async with httpx2.AsyncClient() as client:
 
             async def turn(name: str) -> float:
                 url = f"http://127.0.0.1:{ports[name]}/v1/chat/completions"

@@ -7,7 +7,7 @@ Run from the repository root::
 Layout (three processes, as in production): a fake OpenAI-compatible provider (a raw ASGI
 app that answers at once) under uvicorn; the gateway (``ModelGateway`` for a config whose
 only provider is that fake) under uvicorn; and this process, the client (one pooled
-``httpx.AsyncClient``). Every measurement is interleaved in the same run: each sequential
+``httpx2.AsyncClient``). Every measurement is interleaved in the same run: each sequential
 iteration calls the provider directly and through the gateway, alternating which goes
 first, so both see the same machine state.
 
@@ -40,7 +40,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 BODY = {
     "model": "gpt-4o-mini",
@@ -172,7 +172,7 @@ def rss_mib(pid: int) -> float:
 class RawConnection:
     """A minimal keep-alive HTTP/1.1 client connection for the load phase.
 
-    httpx's connection pool costs the client process more CPU per request as connections
+    httpx2's connection pool costs the client process more CPU per request as connections
     grow, which on a small machine makes the load generator, not the servers, the
     bottleneck at 64 concurrent requests. One raw connection per worker avoids that.
     """
@@ -302,12 +302,12 @@ async def main(args: argparse.Namespace) -> str:
     provider_port, gateway_port = free_port(), free_port()
     direct_url = f"http://127.0.0.1:{provider_port}/v1/chat/completions"
     gateway_url = f"http://127.0.0.1:{gateway_port}/v1/chat/completions"
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=30)
+    limits = httpx2.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=30)
     with (
         child("provider", provider_port, 0) as provider,
         child("gateway", gateway_port, provider_port) as gw,
     ):
-        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        async with httpx2.AsyncClient(limits=limits, timeout=30) as client:
 
             async def post(url: str) -> None:
                 response = await client.post(url, json=BODY)
@@ -401,7 +401,7 @@ async def main(args: argparse.Namespace) -> str:
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, uvicorn (h11, asyncio) for provider and gateway, "
-        "httpx client; three processes on 127.0.0.1; direct and gateway calls interleaved "
+        "httpx2 client; three processes on 127.0.0.1; direct and gateway calls interleaved "
         f"in the same run. Load average {load_start:.1f} at the start, {load_end:.1f} at the "
         "end (other jobs shared the machine: compare rows, not absolute numbers).",
         "",

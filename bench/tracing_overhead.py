@@ -8,7 +8,7 @@ Run from the repository root::
 127.0.0.1 in front of the same fake streaming agent (also on uvicorn), with one
 in-process input filter: ``off`` gets a no-op tracer (what you pay with tracing off:
 metrics, the log record, trace-context pass-through), ``on`` an SDK tracer sampling 100%
-into a ``BatchSpanProcessor`` with a discarding exporter. A client (httpx, keep-alive)
+into a ``BatchSpanProcessor`` with a discarding exporter. A client (httpx2, keep-alive)
 sends streaming chat requests one at a time, alternating between the two in batches
 (ABBA order) so both see the same machine state; the table shows p50/p99 milliseconds per request,
 client-side, first byte sent to last byte read.
@@ -130,7 +130,7 @@ class _PassFilter:
 async def _listener_bench(requests: int, batch: int) -> dict[str, list[float]]:
     import contextlib
 
-    import httpx
+    import httpx2
     import uvicorn
 
     from plano_asgi.config import PlanoConfig
@@ -182,11 +182,11 @@ async def _listener_bench(requests: int, batch: int) -> dict[str, list[float]]:
             await stack.enter_async_context(app)
             urls[name] = await stack.enter_async_context(serve(app))
         clients = {
-            name: await stack.enter_async_context(httpx.AsyncClient(base_url=url))
+            name: await stack.enter_async_context(httpx2.AsyncClient(base_url=url))
             for name, url in urls.items()
         }
 
-        async def one(client: httpx.AsyncClient) -> float:
+        async def one(client: httpx2.AsyncClient) -> float:
             start = time.perf_counter()
             async with client.stream("POST", "/v1/chat/completions", json=body) as reply:
                 async for _ in reply.aiter_raw():

@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import httpx2
-from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+from openai import AsyncOpenAI
 
 from plano_agent_sdk.context import current_context
 from plano_asgi.config.settings import PlanoSettings
+from plano_asgi.outbound import outbound_client
 from plano_asgi.telemetry.propagation import inject_headers
 
 __all__ = ["DEFAULT_TIMEOUT", "forward_context", "gateway_client"]
@@ -75,10 +76,8 @@ def gateway_client(
     """
     url = base_url if base_url is not None else PlanoSettings().gateway_url
     limit = DEFAULT_TIMEOUT if timeout is None else timeout
-    http_client = DefaultAsyncHttpxClient(
-        event_hooks={"request": [forward_context]},
-        timeout=limit,
-        transport=transport,
+    http_client = outbound_client(
+        timeout=limit, transport=transport, request_hooks=[forward_context]
     )
     return AsyncOpenAI(
         base_url=url,

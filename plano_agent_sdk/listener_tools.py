@@ -33,6 +33,7 @@ from plano_agent_sdk.errors import AgentError
 from plano_agent_sdk.gateway import forward_context
 from plano_asgi.agent_tools.origin import LISTENER_URL
 from plano_asgi.config.settings import PlanoSettings
+from plano_asgi.outbound import outbound_client
 from plano_asgi.telemetry.propagation import inject_headers
 
 if TYPE_CHECKING:
@@ -169,10 +170,10 @@ async def agent_tools(
     if ctx is not None:
         inject_headers(headers, incoming=ctx.propagation_headers())
         headers["x-request-id"] = ctx.request_id
-    client = httpx2.AsyncClient(
+    client = outbound_client(
         headers=headers,
         timeout=httpx2.Timeout(call_timeout, connect=5.0),
-        event_hooks={"request": [forward_context]},
+        request_hooks=[forward_context],
     )
     async with (
         client,

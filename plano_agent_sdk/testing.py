@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-import httpx
 import httpx2
 
 from plano_agent_sdk.agent import Agent
@@ -100,7 +99,7 @@ class AgentTestClient:
         self.agent = agent
         self.llm = llm if llm is not None else ScriptedLLM()
         self._headers = dict(headers or {})
-        self._http: httpx.AsyncClient | None = None
+        self._http: httpx2.AsyncClient | None = None
         self._previous: tuple[Any, bool] | None = None
 
     async def __aenter__(self) -> AgentTestClient:
@@ -110,8 +109,8 @@ class AgentTestClient:
             max_retries=0,
         )
         self._previous = self.agent._swap_llm(client, True)
-        transport = httpx.ASGITransport(app=self.agent)
-        self._http = httpx.AsyncClient(transport=transport, base_url="http://agent.test")
+        transport = httpx2.ASGITransport(app=self.agent)
+        self._http = httpx2.AsyncClient(transport=transport, base_url="http://agent.test")
         return self
 
     async def __aexit__(

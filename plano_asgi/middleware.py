@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import httpx2
 from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,6 +44,7 @@ from plano_asgi.listener.exchange import _Exchange
 from plano_asgi.listener.runtime import FilterSource, ListenerRuntime
 from plano_asgi.listener.selection import Selector
 from plano_asgi.listener.transport import AgentTarget
+from plano_asgi.outbound import outbound_client
 from plano_asgi.routing.base import Router
 from plano_asgi.routing.factory import build_routers, load_local_router
 from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
@@ -74,7 +75,7 @@ class PlanoMiddleware(AsyncCloseable):
     listener when the config has several.
 
     Inject ``router`` to replace the configured router, ``client`` to share your own
-    ``httpx.AsyncClient`` (you keep ownership), ``filters`` (a ``FilterRegistry``-like
+    ``httpx2.AsyncClient`` (you keep ownership), ``filters`` (a ``FilterRegistry``-like
     object with ``chain(ids)``, or a mapping of filter id to :class:`Filter`), and
     ``agents`` (agent id -> ASGI app) to run agents in this process with no network hop.
 
@@ -102,7 +103,7 @@ class PlanoMiddleware(AsyncCloseable):
         config: PlanoConfig | str | Path,
         listener: str | None = None,
         router: Router | None = None,
-        client: httpx.AsyncClient | None = None,
+        client: httpx2.AsyncClient | None = None,
         filters: FilterSource | Mapping[str, Filter] | None = None,
         agents: Mapping[str, ASGIApp] | None = None,
         tracer: Tracer | None = None,
@@ -117,7 +118,7 @@ class PlanoMiddleware(AsyncCloseable):
         except KeyError as exc:
             raise ConfigError([ConfigIssue("listeners", str(exc.args[0]))]) from None
         self._owns_client = client is None
-        self.client = client if client is not None else httpx.AsyncClient()
+        self.client = client if client is not None else outbound_client()
         self._owned_filters: Any = None
         self._closed = False
         self._owned_state: ConversationStore | None = None

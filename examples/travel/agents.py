@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING
 
-import httpx
+import httpx2
 
 from examples.travel.lib.conversation import Turn, turns_from_messages
 from examples.travel.lib.dates import Clock, system_clock
@@ -41,7 +41,7 @@ async def run_answer(
     """
     current = settings or TravelSettings.from_env()
     llm = ctx.llm if current.use_llm else None
-    async with httpx.AsyncClient(follow_redirects=True) as http:
+    async with httpx2.AsyncClient(follow_redirects=True) as http:
         services = TravelServices(http, current, llm, clock or system_clock)
         try:
             async for text in answer(services, turns_from_messages(request.messages)):

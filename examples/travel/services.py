@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import httpx
+import httpx2
 
 from examples.travel.lib.dates import Clock, system_clock
 from examples.travel.lib.settings import TravelSettings
@@ -20,7 +20,7 @@ __all__ = ["TravelServices"]
 class TravelServices:
     """The HTTP client for web APIs, settings, the LLM client (None: no model) and the clock."""
 
-    http: httpx.AsyncClient
+    http: httpx2.AsyncClient
     settings: TravelSettings
     llm: AsyncOpenAI | None = None
     clock: Clock = system_clock

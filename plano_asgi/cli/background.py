@@ -15,8 +15,9 @@ import socket
 import threading
 import time
 
-import httpx
+import httpx2
 
+from plano_asgi.outbound import outbound_sync_client
 from plano_asgi.serving import ListenerServer, serve_config
 
 __all__ = ["STARTUP_LIMIT", "BackgroundServers", "client_url", "ports_in_use"]
@@ -61,12 +62,12 @@ class BackgroundServers:
         or ``limit`` seconds passed first."""
         pending = {server.name: f"{client_url(server)}/healthz" for server in self.servers}
         deadline = time.monotonic() + limit
-        with httpx.Client(timeout=1.0, trust_env=False) as client:
+        with outbound_sync_client(timeout=1.0, trust_env=False) as client:
             while pending:
                 if not self.running or time.monotonic() > deadline:
                     return False
                 for name, url in list(pending.items()):
-                    with contextlib.suppress(httpx.HTTPError):
+                    with contextlib.suppress(httpx2.HTTPError):
                         if client.get(url).status_code == 200:
                             del pending[name]
                 if pending:

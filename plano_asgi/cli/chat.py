@@ -16,9 +16,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-import httpx
+import httpx2
 
 from plano_asgi.cli.terminal import Style, WordWrap, Writer, wants_color
+from plano_asgi.outbound import outbound_sync_client
 from plano_asgi.sse import SSEDecoder
 
 __all__ = ["QUIT_WORDS", "ChatSession", "TurnResult", "converse", "read_lines", "register", "run"]
@@ -72,7 +73,7 @@ class ChatSession:
     color: bool = False
     """Terminal styling: a dim ``...`` until the answer starts, a coloured agents line."""
 
-    def send(self, text: str, out: Writer, client: httpx.Client) -> TurnResult:
+    def send(self, text: str, out: Writer, client: httpx2.Client) -> TurnResult:
         """Send a user turn, write the answer to ``out`` as it arrives, and keep the history."""
         self.messages.append({"role": "user", "content": text})
         body: dict[str, Any] = {"messages": self.messages, "stream": self.stream}
@@ -192,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Chatting with {args.url}. Ctrl-D, Ctrl-C or 'exit' to quit.")
     lines = args.message or read_lines(interactive)
     try:
-        with httpx.Client() as client:
+        with outbound_sync_client(timeout=None) as client:
             return converse(session, client, lines, interactive=interactive)
     except KeyboardInterrupt:
         return 130
@@ -200,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
 
 def converse(
     session: ChatSession,
-    client: httpx.Client,
+    client: httpx2.Client,
     lines: Iterable[str],
     *,
     interactive: bool,
@@ -229,7 +230,7 @@ def converse(
             break
         try:
             result = session.send(text, writer, client)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             err.write(f"error: cannot reach {session.url}: {exc.__class__.__name__}\n")
             return 1
         except KeyboardInterrupt:

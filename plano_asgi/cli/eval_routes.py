@@ -17,9 +17,10 @@ import time
 from typing import TextIO
 
 import anyio
-import httpx
+import httpx2
 
 from plano_asgi.errors import PlanoError, RoutingDataError
+from plano_asgi.outbound import outbound_client
 from plano_asgi.routing.base import Router
 from plano_asgi.routing.eval import EvalReport, evaluate, load_cases, shorten, summarize
 
@@ -160,7 +161,7 @@ def format_misses(report: EvalReport, width: int = 60) -> str:
     return "\n".join(lines)
 
 
-def _build(args: argparse.Namespace, client: httpx.AsyncClient) -> Router:
+def _build(args: argparse.Namespace, client: httpx2.AsyncClient) -> Router:
     if args.router == "local_v1":
         return _local()
     if not args.config:
@@ -204,7 +205,7 @@ class _UsageError(Exception):
 
 async def _main(args: argparse.Namespace) -> EvalReport:
     cases = load_cases(args.data, limit=args.limit)
-    async with httpx.AsyncClient() as client:
+    async with outbound_client() as client:
         router = _build(args, client)
         outcomes = await evaluate(router, cases, progress=ProgressBar(len(cases)))
     return summarize(

@@ -19,12 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
-import httpx
-
 from plano_asgi.cli.background import STARTUP_LIMIT, BackgroundServers, client_url, ports_in_use
 from plano_asgi.cli.chat import ChatSession, converse, read_lines
 from plano_asgi.cli.terminal import Style, wants_color
 from plano_asgi.config import AgentListener, PlanoConfig
+from plano_asgi.outbound import outbound_sync_client
 from plano_asgi.serving import ListenerServer
 
 __all__ = ["DEFAULT_LOG_FILE", "logs_to", "serve_and_chat"]
@@ -108,7 +107,7 @@ def serve_and_chat(
 
 def _chat(url: str, interactive: bool, timeout: float) -> int:
     session = ChatSession(url=url, timeout=timeout, color=interactive and wants_color(sys.stdout))
-    with httpx.Client(trust_env=False) as client:
+    with outbound_sync_client(timeout=None, trust_env=False) as client:
         return converse(session, client, read_lines(interactive), interactive=interactive)
 
 

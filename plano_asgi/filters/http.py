@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import anyio
-import httpx
+import httpx2
 
 from plano_asgi._asgi import HOP_BY_HOP
 from plano_asgi.config import FilterDef
@@ -107,7 +107,7 @@ def decode_payload(filter_id: str, body: bytes) -> dict[str, Any] | None:
 class HttpFilter:
     """A ``type: http`` filter: stateless, one POST per call on a shared ``httpx`` client."""
 
-    def __init__(self, definition: FilterDef, *, client: httpx.AsyncClient) -> None:
+    def __init__(self, definition: FilterDef, *, client: httpx2.AsyncClient) -> None:
         self.id = definition.id
         self.on_error: Literal["fail", "allow"] = definition.on_error
         self.url = definition.url.rstrip("/")
@@ -133,20 +133,20 @@ class HttpFilter:
                 response = await self._client.post(
                     url, content=body, headers=headers, timeout=self.timeout
                 )
-        except (TimeoutError, httpx.TimeoutException):
+        except (TimeoutError, httpx2.TimeoutException):
             raise UpstreamTimeoutError(
                 f"Filter '{self.id}' did not answer within {self.timeout:g}s.",
                 hop="filter",
                 target=self.id,
             ) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
             # Connected, then the reply broke off (e.g. shorter than its content-length).
             raise UpstreamError(
                 f"Filter '{self.id}' broke off its reply ({type(exc).__name__}).",
                 hop="filter",
                 target=self.id,
             ) from exc
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise UpstreamError(
                 f"Filter '{self.id}' is unreachable: {type(exc).__name__}.",
                 hop="filter",

@@ -26,6 +26,8 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import Implementation
 
+from plano_asgi.outbound import outbound_client
+
 __all__ = ["CALL_HEADERS", "McpConnection", "mcp_endpoint", "new_http_client"]
 
 logger = logging.getLogger("plano_asgi.filters")
@@ -119,12 +121,12 @@ class _ReusingTransport(httpx2.AsyncBaseTransport):
 def new_http_client(filter_id: str) -> httpx2.AsyncClient:
     """The HTTP client for one filter's sessions (kept across sessions: building one, with
     its TLS context, costs more than the MCP handshake itself on loopback)."""
-    return httpx2.AsyncClient(
+    return outbound_client(
         headers={"x-arch-upstream": filter_id},
         # Read stays long for the server's optional GET event stream; each call is bounded
         # by the filter timeout instead.
         timeout=httpx2.Timeout(30.0, connect=5.0, read=300.0),
-        event_hooks={"request": [_add_call_headers]},
+        request_hooks=[_add_call_headers],
         transport=_ReusingTransport(),
     )
 

@@ -11,20 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import httpx
+import httpx2
 
 from plano_asgi.config import FilterDef, PlanoConfig
 from plano_asgi.errors import ConfigError, ConfigIssue
 from plano_asgi.filters.base import Filter
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.filters.http import HttpFilter
+from plano_asgi.outbound import outbound_client
 
 __all__ = ["FilterRegistry", "build_filter"]
 
 logger = logging.getLogger("plano_asgi.filters")
 
 
-def build_filter(definition: FilterDef, *, client: httpx.AsyncClient) -> Filter:
+def build_filter(definition: FilterDef, *, client: httpx2.AsyncClient) -> Filter:
     """The filter object for one ``filters[]`` entry (``type`` defaults to ``mcp``, as in Plano)."""
     if definition.type == "http":
         return HttpFilter(definition, client=client)
@@ -39,12 +40,12 @@ def build_filter(definition: FilterDef, *, client: httpx.AsyncClient) -> Filter:
 class FilterRegistry:
     """Builds, caches and closes the filters a config declares.
 
-    Pass ``client`` to share an ``httpx.AsyncClient`` with the rest of your app (HTTP filters
+    Pass ``client`` to share an ``httpx2.AsyncClient`` with the rest of your app (HTTP filters
     use it; you keep ownership). Without it the registry makes one and closes it in
     :meth:`aclose`. MCP filters run on the MCP SDK's own HTTP stack and are always owned here.
     """
 
-    def __init__(self, config: PlanoConfig, *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, config: PlanoConfig, *, client: httpx2.AsyncClient | None = None) -> None:
         self._config = config
         self._owns_client = client is None
         self._client = client
@@ -53,11 +54,11 @@ class FilterRegistry:
         self._closed = False
 
     @property
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> httpx2.AsyncClient:
         """The HTTP client HTTP filters use (created on first use when none was given)."""
         if self._client is None:
             # Per-filter timeouts are applied per request; this is only the outer bound.
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0))
+            self._client = outbound_client()
         return self._client
 
     def get(self, filter_id: str) -> Filter:

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import urllib.request
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import httpx2
 from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -33,15 +32,19 @@ from plano_asgi.errors import ConfigError, ConfigIssue, RequestError, error_body
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.gateway.decision import DECISION_ROUTES, serve_decision
 from plano_asgi.gateway.exchange import Exchange, GatewayDeps
-from plano_asgi.gateway.http1 import Http1Pool
 from plano_asgi.gateway.keys import key_variable, needs_key
-from plano_asgi.gateway.pool import ShardedTransport
 from plano_asgi.gateway.preferences import PreferenceRouter
+from plano_asgi.gateway.provider_client import (
+    AiohttpProviderClient,
+    HttpxProviderClient,
+    ProviderClient,
+)
 from plano_asgi.gateway.providers import endpoint_for
 from plano_asgi.gateway.ratelimit import RateLimiter, TokenLimiter
 from plano_asgi.gateway.resolution import ModelResolver
 from plano_asgi.gateway.retry import RetryPolicy
 from plano_asgi.gateway.tls import upstream_ssl_context
+from plano_asgi.outbound import outbound_client
 from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
 
 if TYPE_CHECKING:
@@ -59,13 +62,15 @@ class ModelGateway(AsyncCloseable):
     """Serve the ``type: model`` listener of a config: resolution, failover, translation.
 
     Use it on its own (``uvicorn.run(ModelGateway(config=config))``), mounted under a prefix,
-    or wrapped around your app (``ModelGateway(app, config=config)``). Provider calls use
-    its own keep-alive HTTP/1.1 pool (:mod:`plano_asgi.gateway.http1`); pass ``client`` to
-    send them through your ``httpx.AsyncClient`` instead (you close it); with proxy
-    variables in the environment the gateway's own httpx client is used. Both of the
-    gateway's own clients trust ``overrides.upstream_tls_ca_path``, else ``SSL_CERT_FILE``,
-    else certifi (:mod:`plano_asgi.gateway.tls`); an injected client keeps its own
-    ``verify``. Close the gateway with :meth:`aclose` or ``async with``. Served alone, it
+    or wrapped around your app (``ModelGateway(app, config=config)``). Provider calls go
+    through the gateway's keep-alive client
+    (:class:`~plano_asgi.gateway.provider_client.AiohttpProviderClient`), HTTP filters
+    through an ``httpx2`` client (:func:`plano_asgi.outbound.outbound_client`); both honour
+    ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` and trust
+    ``overrides.upstream_tls_ca_path``, else ``SSL_CERT_FILE``, else the system's CAs (see
+    :mod:`plano_asgi.gateway.tls`). Pass ``client`` to send both through your
+    ``httpx2.AsyncClient`` instead (you close it; it keeps its own ``verify``, proxies and
+    transport). Close the gateway with :meth:`aclose` or ``async with``. Served alone, it
     handles the ASGI lifespan itself; around your app, it closes itself once your app has
     answered the lifespan shutdown.
 
@@ -87,7 +92,7 @@ class ModelGateway(AsyncCloseable):
         /,
         *,
         config: PlanoConfig,
-        client: httpx.AsyncClient | None = None,
+        client: httpx2.AsyncClient | None = None,
         input_filters: FilterChain | None = None,
         output_filters: FilterChain | None = None,
         retry: RetryPolicy | None = None,
@@ -101,16 +106,13 @@ class ModelGateway(AsyncCloseable):
         # Served without a declared model listener, the gateway is the one Plano adds.
         listener = config.model_listener or config.implicit_model_listener
         self._owns_client = client is None
-        self._pool: Http1Pool | None = None
+        self._provider_client: ProviderClient
         if client is None:
-            # Provider calls go through the lean HTTP/1.1 pool; the client serves HTTP
-            # filters, and provider calls too when proxies are set in the environment.
-            # Both trust the same CA bundle (see plano_asgi.gateway.tls).
             context = upstream_ssl_context(config)
-            transport = ShardedTransport(ssl_context=context)
-            client = httpx.AsyncClient(transport=transport, verify=context, follow_redirects=False)
-            if not set(urllib.request.getproxies()) - {"no"}:
-                self._pool = Http1Pool(ssl_context=context)
+            client = outbound_client(verify=context)
+            self._provider_client = AiohttpProviderClient(ssl_context=context)
+        else:
+            self._provider_client = HttpxProviderClient(client)
         self._client = client
         self._registry: Any = None
         if listener is not None and input_filters is None and listener.input_filters:
@@ -150,7 +152,7 @@ class ModelGateway(AsyncCloseable):
         self.resolver = ModelResolver(config)
         self._deps = GatewayDeps(
             client=self._client,
-            pool=self._pool,
+            provider_client=self._provider_client,
             resolver=self.resolver,
             endpoints=endpoints,
             timeouts=timeouts,
@@ -256,8 +258,6 @@ class ModelGateway(AsyncCloseable):
         if self._registry is not None:
             await self._registry.aclose()
             self._registry = None
-        if self._pool is not None:
-            await self._pool.aclose()
         if self._owned_limiter is not None:
             await self._owned_limiter.aclose()
             self._owned_limiter = None
@@ -265,6 +265,7 @@ class ModelGateway(AsyncCloseable):
             await self._owned_state.aclose()
             self._owned_state = None
         if self._owns_client:
+            await self._provider_client.aclose()
             await self._client.aclose()
 
 

@@ -9,11 +9,10 @@ ends a broken answer in-band instead.
 from __future__ import annotations
 
 import logging
-import math
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
+import httpx2
 
 from plano_asgi.errors import RateLimitedError, UpstreamError
 from plano_asgi.gateway.outbound import prepare_call
@@ -99,54 +98,24 @@ async def attempt(ex: Exchange, call: ProviderCall) -> Failure | None:
     retry or fall back.
     """
     t = call.timeouts
-    # httpx's per-read timeout is max(first_byte, idle); an explicit idle deadline is
-    # needed only when idle is the shorter one.
-    timeout = httpx.Timeout(
-        connect=t.connect, read=max(t.first_byte, t.idle), write=t.connect, pool=t.connect
-    )
     response: UpstreamResponse | None = None
     phase = "waiting for the first byte"
     try:
         with anyio.fail_after(t.connect + t.first_byte):
-            if ex.deps.pool is not None:
-                response = await ex.deps.pool.post(
-                    call.url,
-                    call.headers,
-                    call.content,
-                    connect_timeout=t.connect,
-                    first_byte_timeout=t.first_byte,
-                )
-            else:
-                request = ex.deps.client.build_request(
-                    "POST",
-                    call.url,
-                    headers=call.headers,
-                    content=call.content,
-                    timeout=timeout,
-                    extensions=_sni(call.headers),
-                )
-                response = await ex.deps.client.send(request, stream=True)
+            response = await ex.deps.provider_client.post(call.url, call.headers, call.content, t)
             chunks = response.aiter_raw()
             if response.status_code >= 400:
                 raw = await read_error_body(response, t)
                 return classify_status(response, raw, target=call.target.name, secret=call.secret)
-            deadline = getattr(response, "first_byte_deadline", math.inf)
-            with anyio.fail_at(deadline):
-                first = await next_chunk(chunks, None)
+            first = await next_chunk(chunks, None)
         phase = "reading the response"
         if ex.stream:
             return await relay_stream(ex, call, response, chunks, first)
         return await relay_body(ex, call, response, chunks, first)
-    except (httpx.TransportError, TimeoutError) as exc:
+    except (httpx2.TransportError, TimeoutError) as exc:
         return transport_failure(exc, target=call.target.name, phase=phase)
     finally:
         if response is not None:
             # Shielded: on client disconnect this runs cancelled and must still close.
             with anyio.CancelScope(shield=True):
                 await response.aclose()
-
-
-def _sni(headers: dict[str, str]) -> dict[str, Any] | None:
-    # httpx sends a ``host`` header as given; the TLS name must follow it.
-    host = headers.get("host")
-    return {"sni_hostname": host.rsplit(":", 1)[0]} if host else None

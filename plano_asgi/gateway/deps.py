@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import httpx
+import httpx2
 from opentelemetry.trace import Tracer
 
 from plano_asgi.config import HopTimeouts, Tracing
 from plano_asgi.filters.chain import FilterChain
-from plano_asgi.gateway.http1 import Http1Pool
 from plano_asgi.gateway.preferences import PreferenceRouter
+from plano_asgi.gateway.provider_client import ProviderClient
 from plano_asgi.gateway.providers import Endpoint
 from plano_asgi.gateway.ratelimit import RateLimiter
 from plano_asgi.gateway.resolution import ModelResolver
@@ -25,9 +25,10 @@ __all__ = ["GatewayDeps"]
 class GatewayDeps:
     """What every exchange shares: built once by :class:`~plano_asgi.gateway.app.ModelGateway`."""
 
-    client: httpx.AsyncClient
-    pool: Http1Pool | None
-    """Set when the gateway owns its client: provider calls use the lean HTTP/1.1 pool."""
+    client: httpx2.AsyncClient
+    """HTTP filters' calls (see :mod:`plano_asgi.outbound`)."""
+    provider_client: ProviderClient
+    """Provider calls (see :mod:`plano_asgi.gateway.provider_client`)."""
     resolver: ModelResolver
     endpoints: dict[str, Endpoint | None]
     timeouts: dict[str, HopTimeouts]

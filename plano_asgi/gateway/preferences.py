@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
-import httpx
+import httpx2
 
 from plano_asgi.chat import ChatMessage, message_text
 from plano_asgi.config import PlanoConfig
@@ -135,7 +135,7 @@ class PreferenceRouter:
         self.fallback = fallback
 
     @classmethod
-    def from_config(cls, config: PlanoConfig, *, client: httpx.AsyncClient) -> PreferenceRouter:
+    def from_config(cls, config: PlanoConfig, *, client: httpx2.AsyncClient) -> PreferenceRouter:
         """The router for ``config``'s ``routing_preferences`` (also used for requests
         that bring their own).
 

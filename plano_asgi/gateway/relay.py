@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
+import httpx2
 
 from plano_asgi.config import HopTimeouts
 from plano_asgi.errors import PlanoError, UpstreamError
@@ -208,11 +208,11 @@ async def relay_stream(
         out = await _client_bytes(ex, adapter, adapter.finish())
     except StreamFailedError as exc:
         await ex.end_in_band(f"Provider '{name}': {exc.message}; the answer is incomplete.")
-    except (TimeoutError, httpx.TimeoutException):
+    except (TimeoutError, httpx2.TimeoutException):
         await ex.end_in_band(
             f"Provider '{name}' stalled: no data for {idle:g}s; the answer is incomplete."
         )
-    except httpx.TransportError as exc:
+    except httpx2.TransportError as exc:
         await ex.end_in_band(
             f"Provider '{name}' connection failed mid-stream ({type(exc).__name__}); "
             "the answer is incomplete."
@@ -233,14 +233,12 @@ async def _drain(chunks: Any, seconds: float) -> None:
         try:
             while await next_chunk(chunks, None) is not None:
                 pass
-        except (httpx.TransportError, OSError):
+        except (httpx2.TransportError, OSError):
             pass
 
 
 def idle_guard(ex: Exchange, timeouts: HopTimeouts) -> float | None:
-    """The explicit idle deadline to use, or ``None`` when httpx's read timeout covers it."""
-    if ex.deps.pool is not None:
-        return timeouts.idle
+    """The explicit idle deadline to use, or ``None`` when httpx2's read timeout covers it."""
     return timeouts.idle if timeouts.idle < timeouts.first_byte else None
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import time
 
-import httpx
+import httpx2
 
 __all__ = ["RetryPolicy", "retry_after_seconds", "should_fall_back", "should_retry"]
 
@@ -80,7 +80,7 @@ def should_fall_back(status: int) -> bool:
     return status in FALLBACK_STATUSES
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
+def retry_after_seconds(headers: httpx2.Headers) -> float | None:
     """The wait the provider asked for, from ``retry-after-ms`` or ``retry-after``."""
     millis = headers.get("retry-after-ms")
     if millis:

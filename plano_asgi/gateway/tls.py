@@ -2,9 +2,10 @@
 
 The CA bundle comes from, in order: ``overrides.upstream_tls_ca_path`` in the config (a
 Plano key; the file *replaces* the default bundle, as in Plano), then the
-``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` environment variables, then certifi's bundle. One
-context is built per gateway and shared by its HTTP/1.1 pool and its httpx client, so a
-private CA (a self-hosted model server, a corporate proxy, a test CA) works on both paths.
+``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` environment variables, then the system's trust store
+(httpx2's default). One context is built per gateway and used by its client for provider
+calls and HTTP filters alike, so a private CA (a self-hosted model server, a corporate
+proxy, a test CA) works on every path.
 Certificates are always verified against the host name; there is no switch to turn that off.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from plano_asgi.config import PlanoConfig
 from plano_asgi.errors import ConfigError, ConfigIssue
@@ -29,7 +30,7 @@ def upstream_ssl_context(config: PlanoConfig) -> ssl.SSLContext:
     """
     path = config.overrides.upstream_tls_ca_path
     if not path:
-        return httpx.create_ssl_context()  # honours SSL_CERT_FILE / SSL_CERT_DIR
+        return httpx2.create_ssl_context()  # honours SSL_CERT_FILE / SSL_CERT_DIR
     ca = Path(path).expanduser()
     try:
         if ca.is_dir():
@@ -50,7 +51,8 @@ def tls_failure_detail(exc: BaseException) -> str | None:
         if seen is None:
             return None
         if isinstance(seen, ssl.SSLCertVerificationError):
-            reason = str(seen.verify_message or seen.reason or "unknown reason").rstrip(".")
+            message = getattr(seen, "verify_message", None)
+            reason = str(message or seen.reason or "unknown reason").rstrip(".")
             return f"TLS certificate verification failed ({reason})"
         if isinstance(seen, ssl.SSLError):
             return f"TLS handshake failed ({seen.reason or type(seen).__name__})"

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from urllib.parse import quote, quote_plus
 
 import anyio
-import httpx
+import httpx2
 
 from plano_asgi.config import HopTimeouts
 from plano_asgi.errors import PlanoError, UpstreamError, UpstreamTimeoutError
@@ -40,13 +40,13 @@ __all__ = [
 
 
 class UpstreamResponse(Protocol):
-    """What the gateway reads from a provider response (``httpx.Response`` fits)."""
+    """What the gateway reads from a provider response (``httpx2.Response`` fits)."""
 
     @property
     def status_code(self) -> int: ...
 
     @property
-    def headers(self) -> httpx.Headers: ...
+    def headers(self) -> httpx2.Headers: ...
 
     def aiter_raw(self) -> AsyncIterator[bytes]: ...
 
@@ -224,13 +224,22 @@ def transport_failure(exc: BaseException, *, target: str, phase: str) -> Failure
     """A :class:`Failure` for a connection error or a timeout.
 
     Both are retried, except a failed TLS handshake (a certificate that does not match the
-    host or comes from an untrusted CA will not change in a second): that one falls back
-    to the next target at once, and its message says what was wrong.
+    host or comes from an untrusted CA will not change in a second) and a request that
+    could not be sent at all (a header value with CR/LF): those fall back to the next
+    target at once, and the message says what was wrong.
     """
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+    if isinstance(exc, TimeoutError | httpx2.TimeoutException):
         error: PlanoError = UpstreamTimeoutError(
             f"Provider '{target}' timed out ({phase}).", hop="provider", target=target
         )
+    elif isinstance(exc, httpx2.LocalProtocolError):  # never sent: no retry can help
+        error = UpstreamError(
+            f"Provider '{target}' was not called: a request header value has a line break "
+            "or another control character. Check its access_key and http_host.",
+            hop="provider",
+            target=target,
+        )
+        return Failure(error, retry=False, fall_back=True)
     elif (tls := tls_failure_detail(exc)) is not None:
         error = UpstreamError(
             f"Provider '{target}' could not be reached securely: {tls}. Check its base_url "
@@ -252,7 +261,7 @@ async def next_chunk(chunks: AsyncIterator[bytes], seconds: float | None) -> byt
     """The next body chunk, ``None`` at the end; ``TimeoutError`` after ``seconds``.
 
     With ``seconds=None`` no extra deadline is set: the caller relies on an enclosing one or
-    on httpx's own per-read timeout (cheaper on the hot path).
+    on httpx2's own per-read timeout (cheaper on the hot path).
     """
     if seconds is None:
         return await anext(chunks, None)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-import httpx
+import httpx2
 from opentelemetry.trace import Tracer
 
 from plano_asgi.config import AgentListener
@@ -35,7 +35,7 @@ class ListenerRuntime:
     listener: AgentListener
     selector: Selector
     targets: Mapping[str, AgentTarget]
-    client: httpx.AsyncClient
+    client: httpx2.AsyncClient
     filters: FilterSource | None
     tracing: Tracing | None = None
     """``config.tracing``: custom span attributes for every span of a request."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 from anyio.abc import ObjectReceiveStream
 from starlette.types import ASGIApp, Message
 
@@ -146,7 +146,7 @@ async def open_agent(
     body: bytes,
     headers: Mapping[str, str],
     *,
-    client: httpx.AsyncClient,
+    client: httpx2.AsyncClient,
 ) -> AsyncIterator[AgentReply]:
     """Send ``body`` to ``target`` and yield its reply once the headers are in."""
     now = anyio.current_time()
@@ -189,7 +189,7 @@ async def _open_http(
     body: bytes,
     headers: Mapping[str, str],
     deadline: float,
-    client: httpx.AsyncClient,
+    client: httpx2.AsyncClient,
 ) -> AsyncIterator[AgentReply]:
     assert target.url is not None
     times = target.timeouts
@@ -198,21 +198,21 @@ async def _open_http(
         target.endpoint,
         content=body,
         headers=headers,
-        timeout=httpx.Timeout(connect=times.connect, read=None, write=times.first_byte, pool=None),
+        timeout=httpx2.Timeout(connect=times.connect, read=None, write=times.first_byte, pool=None),
     )
-    response: httpx.Response | None = None
+    response: httpx2.Response | None = None
     with anyio.CancelScope(deadline=deadline) as scope:
         try:
             response = await client.send(request, stream=True)
-        except httpx.TimeoutException:
+        except httpx2.TimeoutException:
             raise UpstreamTimeoutError(
                 f"Agent '{target.id}' did not accept a connection within {times.connect:g}s.",
                 hop="agent",
                 target=target.id,
             ) from None
-        except httpx.ConnectError:
+        except httpx2.ConnectError:
             raise _failed(target, f"is unreachable at {target.url}") from None
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise _failed(target, f"failed before answering ({type(exc).__name__})") from None
     if response is None or scope.cancelled_caught:
         raise UpstreamTimeoutError(
@@ -234,18 +234,18 @@ async def _open_http(
             await response.aclose()
 
 
-async def _http_body(target: AgentTarget, response: httpx.Response) -> AsyncGenerator[bytes, None]:
+async def _http_body(target: AgentTarget, response: httpx2.Response) -> AsyncGenerator[bytes, None]:
     try:
         # Decoded: the listener reads every reply (completeness, shape), so a compressed
         # body is inflated here and relayed without its content-encoding.
         async for chunk in response.aiter_bytes():
             yield chunk
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise _failed(target, f"broke off its reply ({_why(exc)})") from None
 
 
-def _why(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.RemoteProtocolError):
+def _why(exc: httpx2.HTTPError) -> str:
+    if isinstance(exc, httpx2.RemoteProtocolError):
         return "connection closed before the body was complete"
     return type(exc).__name__
 

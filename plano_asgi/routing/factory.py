@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 
 from plano_asgi.config import AgentListener, PlanoConfig
 from plano_asgi.routing.base import Router
@@ -57,7 +57,7 @@ def load_local_router() -> Router | None:
 
 
 def build_routers(
-    config: PlanoConfig, listener: AgentListener, *, client: httpx.AsyncClient
+    config: PlanoConfig, listener: AgentListener, *, client: httpx2.AsyncClient
 ) -> RouterPlan:
     """Build the listener's router and fallback. ``client`` is shared, never closed here."""
     kind = router_kind(config, listener)

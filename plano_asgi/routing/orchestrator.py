@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-import httpx
+import httpx2
 
 from plano_asgi.chat import ChatMessage, message_text
 from plano_asgi.config import ModelProvider, PlanoConfig
@@ -134,7 +134,7 @@ class OrchestratorRouter:
         self,
         endpoint: OrchestratorEndpoint,
         *,
-        client: httpx.AsyncClient,
+        client: httpx2.AsyncClient,
         prompt: RoutingPrompt | None = None,
     ) -> None:
         self.endpoint = endpoint
@@ -142,7 +142,7 @@ class OrchestratorRouter:
         self._client = client
 
     @classmethod
-    def from_config(cls, config: PlanoConfig, *, client: httpx.AsyncClient) -> OrchestratorRouter:
+    def from_config(cls, config: PlanoConfig, *, client: httpx2.AsyncClient) -> OrchestratorRouter:
         """The router for ``config``'s orchestrator model and prompt overrides."""
         overrides = config.overrides
         template = DEFAULT_TEMPLATE
@@ -187,15 +187,15 @@ class OrchestratorRouter:
         # The Router protocol takes no context: the current span (the listener's routing
         # span) is the parent of this call.
         inject_headers(headers)
-        timeout = httpx.Timeout(endpoint.timeout)
+        timeout = httpx2.Timeout(endpoint.timeout)
         try:
             with anyio.fail_after(endpoint.timeout):
                 response = await self._client.post(
                     endpoint.url, json=body, headers=headers, timeout=timeout
                 )
-        except (TimeoutError, httpx.TimeoutException):
+        except (TimeoutError, httpx2.TimeoutException):
             raise RoutingError(f"timed out after {endpoint.timeout:g}s") from None
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise RoutingError(f"unreachable ({type(exc).__name__})") from None
         if response.status_code >= 300:
             raise RoutingError(f"answered HTTP {response.status_code}: {_error_text(response)}")
@@ -214,7 +214,7 @@ class OrchestratorRouter:
         return message_text(message.get("content"))
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: httpx2.Response) -> str:
     try:
         error = response.json().get("error")
     except (ValueError, AttributeError):

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.servers import free_port
@@ -65,14 +65,14 @@ def wait_healthy(proc: subprocess.Popen[str], ports: list[int]) -> dict[int, dic
     """Poll ``/healthz`` on every port until each answers 200 (bounded)."""
     deadline = time.monotonic() + STARTUP_LIMIT
     answers: dict[int, dict[str, str]] = {}
-    with httpx.Client(timeout=1.0) as client:
+    with httpx2.Client(timeout=1.0) as client:
         while len(answers) < len(ports):
             assert proc.poll() is None, f"serve exited early: {proc.communicate()[1]}"
             assert time.monotonic() < deadline, f"not healthy in time: {sorted(answers)}"
             for port in ports:
                 if port in answers:
                     continue
-                with contextlib.suppress(httpx.TransportError):
+                with contextlib.suppress(httpx2.TransportError):
                     response = client.get(f"http://127.0.0.1:{port}/healthz")
                     if response.status_code == 200:
                         answers[port] = response.json()

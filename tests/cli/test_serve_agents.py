@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from anyio.abc import Process
 
@@ -127,10 +127,10 @@ async def running(path: Path, tmp_path: Path, *args: str) -> AsyncIterator[Proce
         await process.aclose()
 
 
-async def wait_healthy(client: httpx.AsyncClient, process: Process, url: str) -> None:
+async def wait_healthy(client: httpx2.AsyncClient, process: Process, url: str) -> None:
     while True:
         assert process.returncode is None, "serve exited before it was healthy"
-        with contextlib.suppress(httpx.TransportError):
+        with contextlib.suppress(httpx2.TransportError):
             if (await client.get(f"{url}/healthz")).status_code == 200:
                 return
         await anyio.sleep(0.05)
@@ -149,7 +149,7 @@ async def test_serve_imports_the_agent_next_to_the_config_and_shifts_its_gateway
         with anyio.fail_after(RUN_LIMIT):
             async with (
                 running(path, tmp_path, "--port-offset", str(offset)) as process,
-                httpx.AsyncClient(timeout=30, trust_env=False) as client,
+                httpx2.AsyncClient(timeout=30, trust_env=False) as client,
             ):
                 listener = f"http://127.0.0.1:{agent_port + offset}"
                 await wait_healthy(client, process, listener)

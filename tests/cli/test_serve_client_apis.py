@@ -12,7 +12,7 @@ from pathlib import Path
 
 import anthropic
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -91,7 +91,7 @@ async def test_serve_answers_responses_and_anthropic_clients(tmp_path: Path) -> 
     with anyio.fail_after(RUN_LIMIT):
         async with (
             running(path, tmp_path) as process,
-            httpx.AsyncClient(timeout=30, trust_env=False) as http,
+            httpx2.AsyncClient(timeout=30, trust_env=False) as http,
         ):
             await wait_healthy(http, process, front)
             await wait_healthy(http, process, back)

@@ -53,7 +53,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 import yaml
 
@@ -201,12 +201,12 @@ def _serving(config: Path, ports: tuple[int, ...], env: dict[str, str]) -> Itera
     )
     try:
         deadline = time.monotonic() + RUN_LIMIT
-        with httpx.Client(timeout=1.0, trust_env=False) as client:
+        with httpx2.Client(timeout=1.0, trust_env=False) as client:
             for port in ports:
                 while True:
                     assert process.poll() is None, process.communicate()[1]
                     assert time.monotonic() < deadline, f"{config} did not start"
-                    with contextlib.suppress(httpx.TransportError):
+                    with contextlib.suppress(httpx2.TransportError):
                         if client.get(f"http://127.0.0.1:{port + offset}/healthz").is_success:
                             break
                     time.sleep(0.1)

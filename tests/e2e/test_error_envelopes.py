@@ -4,7 +4,7 @@ named in ``param`` for a mistyped field, and the request id on every answer."""
 from __future__ import annotations
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from tests.listener.agents import FakeAgent
@@ -19,7 +19,7 @@ async def test_listener_rejects_stream_yes_naming_the_field() -> None:
     with anyio.fail_after(10):
         async with fakes(weather=weather) as url:
             async with listener(listener_config({"weather": url["weather"]})) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     response = await http.post(
                         srv.url + "/v1/chat/completions",
                         json={"messages": [user("hi")], "stream": "yes"},
@@ -42,7 +42,7 @@ async def test_listener_unknown_path_is_an_openai_404() -> None:
     with anyio.fail_after(10):
         async with fakes(weather=FakeAgent("weather")) as url:
             async with listener(listener_config({"weather": url["weather"]})) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     response = await http.get(srv.url + "/v2/nothing")
     assert response.status_code == 404
     assert response.json()["error"] == {

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import NoOpTracer, SpanKind
@@ -227,13 +227,13 @@ async def test_metrics_on_the_listener_count_requests_routing_and_rejections(
         async with running_stack(spans.tracer) as stack:
             for _ in range(3):
                 await ask(stack, {})
-            async with httpx.AsyncClient(base_url=stack.listener_url) as http:
+            async with httpx2.AsyncClient(base_url=stack.listener_url) as http:
                 rejected = await http.post(
                     AGENT_PATH,
                     json={"messages": [{"role": "user", "content": "my password is x"}]},
                 )
                 page = await http.get("/metrics")
-            async with httpx.AsyncClient(base_url=stack.gateway_url) as http:
+            async with httpx2.AsyncClient(base_url=stack.gateway_url) as http:
                 gateway_page = await http.get("/metrics")
     assert rejected.status_code == 403
     assert page.status_code == 200

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -89,7 +89,7 @@ async def test_mcp_session_survives_a_client_that_left_mid_call() -> None:
                 agent_filters={"rag": ["hold"]},
             )
             async with listening(config) as served:
-                async with httpx.AsyncClient() as http, anyio.create_task_group() as group:
+                async with httpx2.AsyncClient() as http, anyio.create_task_group() as group:
 
                     async def leave() -> None:
                         await http.post(

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 
@@ -66,12 +66,12 @@ def fakes(fake_server: tuple[Recorder, Recorder, str]) -> Fakes:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+async def http() -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient() as client:
         yield client
 
 
 @pytest.fixture
-def services(fakes: Fakes, http: httpx.AsyncClient) -> TravelServices:
+def services(fakes: Fakes, http: httpx2.AsyncClient) -> TravelServices:
     """Keyless-LLM services (answers rendered from data) against the fakes, at ``NOW``."""
     return TravelServices(http, fakes.settings, None, fixed_clock)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -91,7 +91,9 @@ async def test_dates_resolve_against_the_injected_today(
     assert fakes.flights.last("/flights/to/").params["start"].startswith(day)
 
 
-async def test_dates_follow_the_clock_not_a_calendar(fakes: Fakes, http: httpx.AsyncClient) -> None:
+async def test_dates_follow_the_clock_not_a_calendar(
+    fakes: Fakes, http: httpx2.AsyncClient
+) -> None:
     later = datetime(2027, 3, 3, 18, 0, tzinfo=UTC)  # a Wednesday
     services = TravelServices(http, fakes.settings, None, lambda: later)
 
@@ -171,7 +173,7 @@ async def test_fly_out_from_takes_the_destination_from_earlier(
     assert fakes.flights.last("/flights/to/").path == "/airports/KSEA/flights/to/KATL"
 
 
-async def test_missing_key_is_said_plainly(fakes: Fakes, http: httpx.AsyncClient) -> None:
+async def test_missing_key_is_said_plainly(fakes: Fakes, http: httpx2.AsyncClient) -> None:
     settings = dataclasses.replace(fakes.settings, aeroapi_key=None)
     answer = await ask(
         TravelServices(http, settings, None, fixed_clock), user("flights Seattle to Atlanta")
@@ -183,7 +185,7 @@ async def test_missing_key_is_said_plainly(fakes: Fakes, http: httpx.AsyncClient
     assert fakes.flights.seen == []
 
 
-async def test_rejected_key_is_said_plainly(fakes: Fakes, http: httpx.AsyncClient) -> None:
+async def test_rejected_key_is_said_plainly(fakes: Fakes, http: httpx2.AsyncClient) -> None:
     settings = dataclasses.replace(fakes.settings, aeroapi_key="wrong")
     answer = await ask(
         TravelServices(http, settings, None, fixed_clock), user("flights Seattle to Atlanta")
@@ -193,7 +195,7 @@ async def test_rejected_key_is_said_plainly(fakes: Fakes, http: httpx.AsyncClien
     assert "wrong" not in answer
 
 
-async def test_unreachable_aeroapi_is_said_plainly(fakes: Fakes, http: httpx.AsyncClient) -> None:
+async def test_unreachable_aeroapi_is_said_plainly(fakes: Fakes, http: httpx2.AsyncClient) -> None:
     settings = dataclasses.replace(fakes.settings, aeroapi_url=f"http://127.0.0.1:{free_port()}")
     answer = await ask(
         TravelServices(http, settings, None, fixed_clock), user("flights Seattle to Atlanta")
@@ -261,7 +263,7 @@ async def test_incomplete_routes_ask_back(
     ],
 )
 async def test_model_extraction_is_merged_with_the_parser(
-    fakes: Fakes, http: httpx.AsyncClient, extraction: dict[str, object], path: str, start: str
+    fakes: Fakes, http: httpx2.AsyncClient, extraction: dict[str, object], path: str, start: str
 ) -> None:
     llm = Recorder()
 

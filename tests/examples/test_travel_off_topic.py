@@ -5,7 +5,7 @@ what it can help with."""
 from __future__ import annotations
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from examples.travel.flight_agent import build_flight_agent
@@ -41,7 +41,7 @@ async def test_travel_agent_asked_off_topic_says_what_it_can_help_with(
 ) -> None:
     agent = build(settings=fakes.settings, clock=fixed_clock)  # type: ignore[operator]
     with anyio.fail_after(10):
-        async with serve(agent) as server, httpx.AsyncClient() as http:
+        async with serve(agent) as server, httpx2.AsyncClient() as http:
             response = await http.post(
                 f"{server.url}/v1/chat/completions",
                 json={"messages": [{"role": "user", "content": "Tell me a joke"}]},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from examples.travel.lib.conversation import Turn
@@ -146,7 +146,7 @@ async def test_no_place_at_all_asks_back(services: TravelServices, fakes: Fakes)
     assert fakes.weather.seen == []
 
 
-async def test_open_meteo_down_is_reported_plainly(fakes: Fakes, http: httpx.AsyncClient) -> None:
+async def test_open_meteo_down_is_reported_plainly(fakes: Fakes, http: httpx2.AsyncClient) -> None:
     recorder = Recorder()
     async with serve(open_meteo_app(recorder, status=503)) as down:
         settings = dataclasses.replace(
@@ -164,7 +164,7 @@ async def test_open_meteo_down_is_reported_plainly(fakes: Fakes, http: httpx.Asy
 
 
 async def test_open_meteo_unreachable_is_reported_plainly(
-    fakes: Fakes, http: httpx.AsyncClient
+    fakes: Fakes, http: httpx2.AsyncClient
 ) -> None:
     port = free_port()  # nothing listens there
     settings = dataclasses.replace(

@@ -202,9 +202,9 @@ async def test_registry_caches_filters_and_chains() -> None:
 
 
 async def test_registry_closes_owned_client_but_not_a_shared_one() -> None:
-    import httpx
+    import httpx2
 
-    shared = httpx.AsyncClient()
+    shared = httpx2.AsyncClient()
     config = filter_config({"id": "a", "url": "http://127.0.0.1:9", "type": "http"})
     with_shared = FilterRegistry(config, client=shared)
     owned = FilterRegistry(config)

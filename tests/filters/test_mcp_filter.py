@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from mcp.server.mcpserver import MCPServer
 
@@ -149,7 +149,7 @@ async def test_mcp_session_expiry_reopens_and_request_succeeds() -> None:
                 assert await flt.apply(chat("one"), CALL) is not None
                 (old_session,) = spy.session_ids
                 # The server forgets the session (as after idle expiry or a restart).
-                async with httpx.AsyncClient() as client:
+                async with httpx2.AsyncClient() as client:
                     gone = await client.delete(
                         f"{srv.url}/mcp", headers={"mcp-session-id": old_session}
                     )

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from plano_agent_sdk.filters import (
@@ -32,7 +32,7 @@ async def test_http_app_error_replies() -> None:
             serve(crash.http_app) as crashing,
             serve(input_guards.http_app) as guard,
         ):
-            async with httpx.AsyncClient() as client:
+            async with httpx2.AsyncClient() as client:
                 get = await client.get(f"{guard.url}/v1/chat/completions")
                 bad = await client.post(f"{guard.url}/v1/chat/completions", content=b"[1]")
                 rejected = await client.post(
@@ -113,6 +113,6 @@ async def test_mcp_server_exposes_body_path_tools() -> None:
 async def test_http_filter_app_accepts_plain_functions() -> None:
     app = http_filter_app(lambda body, path: {**body, "path": path})
     with anyio.fail_after(10):
-        async with serve(app) as srv, httpx.AsyncClient() as client:
+        async with serve(app) as srv, httpx2.AsyncClient() as client:
             reply = await client.post(f"{srv.url}/v1/messages", json={"a": 1})
     assert reply.json() == {"a": 1, "path": "/v1/messages"}

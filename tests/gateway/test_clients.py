@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 from starlette.responses import PlainTextResponse
@@ -315,7 +315,7 @@ async def test_request_without_model_uses_the_default_provider() -> None:
                     provider("openai/gpt-4o-mini", second.url, default=True),
                 ]
             )
-            async with running(config) as url, httpx.AsyncClient() as http:
+            async with running(config) as url, httpx2.AsyncClient() as http:
                 response = await http.post(
                     f"{url}/v1/chat/completions",
                     json={"messages": [{"role": "user", "content": "hi"}]},
@@ -333,7 +333,7 @@ async def test_wrapping_an_app_passes_other_paths_and_mounts_relative() -> None:
         async with FakeProvider("p") as fake:
             config = make_config([provider("openai/gpt-4o", fake.url)])
             async with ModelGateway(inner, config=config) as gateway, serve(gateway) as srv:
-                async with httpx.AsyncClient(base_url=srv.url) as http:
+                async with httpx2.AsyncClient(base_url=srv.url) as http:
                     other = await http.get("/somewhere")
                     health = await http.get("/healthz")
                     wrong = await http.get("/v1/chat/completions")
@@ -347,7 +347,7 @@ async def test_served_alone_handles_lifespan_and_404() -> None:
         async with FakeProvider("p") as fake:
             config = make_config([provider("openai/gpt-4o", fake.url)])
             gateway = ModelGateway(None, config=config)  # the form serving.py uses
-            async with serve(gateway, lifespan="on") as srv, httpx.AsyncClient() as http:
+            async with serve(gateway, lifespan="on") as srv, httpx2.AsyncClient() as http:
                 missing = await http.get(f"{srv.url}/nope")
                 reply = await http.post(
                     f"{srv.url}/v1/chat/completions",
@@ -385,13 +385,13 @@ async def test_anthropic_client_sees_an_error_event_when_the_stream_breaks() -> 
 async def test_injected_client_is_used_and_left_open() -> None:
     seen: list[str] = []
 
-    async def hook(request: httpx.Request) -> None:
+    async def hook(request: httpx2.Request) -> None:
         seen.append(str(request.url))
 
     with anyio.fail_after(10):
         async with (
             FakeProvider("p") as fake,
-            httpx.AsyncClient(event_hooks={"request": [hook]}) as own,
+            httpx2.AsyncClient(event_hooks={"request": [hook]}) as own,
         ):
             config = make_config([provider("openai/gpt-4o", fake.url)])
             async with running(config, client=own) as url, openai_client(url) as client:

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 from starlette.types import Message
@@ -211,7 +211,7 @@ async def test_stream_cut_mid_answer_ends_with_an_error_not_done() -> None:
 @pytest.mark.parametrize(
     ("timeouts", "own_client"),
     [(TIMEOUTS, False), ({**TIMEOUTS, "first_byte": 0.3}, True)],
-    ids=["gateway-pool", "injected-httpx-client"],
+    ids=["gateway-client", "injected-client"],
 )
 async def test_stream_stall_ends_with_an_error_after_idle_timeout(
     timeouts: dict[str, float], own_client: bool
@@ -219,7 +219,7 @@ async def test_stream_stall_ends_with_an_error_after_idle_timeout(
     steps = openai_stream(["Hel", "lo"])
     steps.insert(2, 5.0)  # stall after the first piece
     with anyio.fail_after(10):
-        async with FakeProvider("p") as fake, httpx.AsyncClient() as client:
+        async with FakeProvider("p") as fake, httpx2.AsyncClient() as client:
             fake.then(Reply(stream=steps))
             options: dict[str, Any] = {"client": client} if own_client else {}
             async with running(one(fake, timeouts=timeouts), **options) as url:

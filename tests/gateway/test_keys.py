@@ -7,7 +7,7 @@ from typing import Any
 
 import anthropic
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -76,7 +76,7 @@ async def test_missing_key_for_anthropic_clients_and_passthrough(no_network: lis
                     await client.messages.create(
                         model="claude-sonnet-4", max_tokens=10, messages=MESSAGES
                     )
-            async with httpx.AsyncClient() as http:  # no Authorization header at all
+            async with httpx2.AsyncClient() as http:  # no Authorization header at all
                 reply = await http.post(
                     f"{url}/v1/chat/completions", json={"model": "gpt-4o", "messages": MESSAGES}
                 )

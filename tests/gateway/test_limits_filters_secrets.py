@@ -7,7 +7,7 @@ import logging
 from typing import Any, Literal
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -69,9 +69,9 @@ def limited_config(fake: FakeProvider, value: str, tokens: int) -> Any:
     )
 
 
-async def post(url: str, user: str | None, text: str = "x" * 40) -> httpx.Response:
+async def post(url: str, user: str | None, text: str = "x" * 40) -> httpx2.Response:
     headers = {"x-user": user} if user else {}
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         return await http.post(
             f"{url}/v1/chat/completions",
             json={"model": "gpt-4o", "messages": [{"role": "user", "content": text}]},
@@ -186,7 +186,7 @@ async def test_provider_key_never_reaches_responses_or_logs(
             )
             async with running(config) as url:
                 unauthorized = await post(url, None)
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     failing = await http.post(
                         f"{url}/v1/chat/completions",
                         json={"model": "o3", "messages": [{"role": "user", "content": "x"}]},
@@ -230,7 +230,7 @@ async def test_a_key_echoed_in_any_encoding_is_redacted(
             fake.then(Reply(status=401, body=body.encode()), Reply(status=500, body=body.encode()))
             config = make_config([provider("openai/gpt-4o", fake.url, access_key=SLASHED)])
             async with running(config, retry=RetryPolicy(max_retries=0)) as url:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     replies = [
                         await http.post(
                             f"{url}/v1/chat/completions",

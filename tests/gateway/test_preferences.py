@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -210,7 +210,7 @@ async def test_the_decision_api_answers_the_ranked_models_without_calling_them()
     with anyio.fail_after(30):
         async with _Fakes() as fakes:
             config = _config(fakes, routing_preferences=PREFERENCES)
-            async with running(config) as url, httpx.AsyncClient(base_url=url) as http:
+            async with running(config) as url, httpx2.AsyncClient(base_url=url) as http:
                 chat = await http.post(
                     "/routing/v1/chat/completions",
                     json={"model": "openai/gpt-4o-mini", "messages": _ask(CODE_TURN)},
@@ -251,7 +251,7 @@ async def test_the_decision_api_reports_bad_input_in_the_paths_own_envelope() ->
     with anyio.fail_after(30):
         async with _Fakes() as fakes:
             config = _config(fakes, routing_preferences=PREFERENCES)
-            async with running(config) as url, httpx.AsyncClient(base_url=url) as http:
+            async with running(config) as url, httpx2.AsyncClient(base_url=url) as http:
                 not_json = await http.post(
                     "/routing/v1/chat/completions",
                     content=b"{nope",
@@ -279,7 +279,7 @@ async def test_the_decision_api_reports_bad_input_in_the_paths_own_envelope() ->
 async def test_without_preferences_the_decision_api_names_the_requested_model() -> None:
     with anyio.fail_after(30):
         async with _Fakes() as fakes:
-            async with running(_config(fakes)) as url, httpx.AsyncClient(base_url=url) as http:
+            async with running(_config(fakes)) as url, httpx2.AsyncClient(base_url=url) as http:
                 reply = await http.post(
                     "/routing/v1/chat/completions",
                     json={"model": "gpt-4o", "messages": _ask(CODE_TURN)},
@@ -367,7 +367,7 @@ async def test_the_llm_router_decides_when_configured_and_local_v1_covers_its_fa
                 overrides={"llm_routing_model": "plano/Plano-Orchestrator"},
                 routing={"router": "plano_orchestrator_v1"},
             )
-            async with running(config) as url, httpx.AsyncClient(base_url=url) as http:
+            async with running(config) as url, httpx2.AsyncClient(base_url=url) as http:
                 asked = await http.post(
                     "/routing/v1/chat/completions",
                     json={"model": "auto", "messages": _ask(CODE_TURN)},

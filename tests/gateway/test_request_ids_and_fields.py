@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from tests.gateway.fakes import FakeProvider, Reply, openai_completion, openai_stream
@@ -29,7 +29,7 @@ async def test_gateway_answers_with_the_clients_request_id(stream: bool) -> None
         async with FakeProvider("p") as fake:
             fake.then(reply)
             config = make_config([provider("openai/gpt-4o", fake.url)])
-            async with running(config) as url, httpx.AsyncClient(base_url=url) as client:
+            async with running(config) as url, httpx2.AsyncClient(base_url=url) as client:
                 response = await client.post(
                     "/v1/chat/completions",
                     json={"model": "gpt-4o", "messages": MESSAGES, "stream": stream},
@@ -47,7 +47,7 @@ async def test_gateway_makes_a_request_id_and_sends_it_to_the_provider() -> None
         async with FakeProvider("p") as fake:
             fake.then(Reply(body=openai_completion("hello")))
             config = make_config([provider("openai/gpt-4o", fake.url)])
-            async with running(config) as url, httpx.AsyncClient(base_url=url) as client:
+            async with running(config) as url, httpx2.AsyncClient(base_url=url) as client:
                 response = await client.post(
                     "/v1/chat/completions",
                     json={"model": "gpt-4o", "messages": MESSAGES},
@@ -76,7 +76,7 @@ async def test_gateway_rejects_a_mistyped_field_naming_it(
     with anyio.fail_after(10):
         async with FakeProvider("p") as fake:
             config = make_config([provider("openai/gpt-4o", fake.url)])
-            async with running(config) as url, httpx.AsyncClient(base_url=url) as client:
+            async with running(config) as url, httpx2.AsyncClient(base_url=url) as client:
                 response = await client.post(path, json=body)
     assert response.status_code == 400
     assert fake.requests == []  # never reached the provider
@@ -91,7 +91,7 @@ async def test_gateway_rejects_a_mistyped_field_naming_it(
 async def test_gateway_unknown_path_is_an_openai_404() -> None:
     config = make_config([provider("openai/gpt-4o", "http://127.0.0.1:9")])
     with anyio.fail_after(10):
-        async with running(config) as url, httpx.AsyncClient(base_url=url) as client:
+        async with running(config) as url, httpx2.AsyncClient(base_url=url) as client:
             response = await client.get("/v2/nothing")
     assert response.status_code == 404
     assert response.json() == {

@@ -1,7 +1,7 @@
 """Provider calls over real TLS: a fake OpenAI provider on uvicorn with a trustme CA.
 
-Covers both transports: the gateway's own HTTP/1.1 pool (the default) and its httpx client
-(used when proxy variables are set; here NO_PROXY exempts loopback so nothing is proxied).
+With and without proxy variables in the environment (``NO_PROXY`` exempts loopback there,
+so nothing is proxied and the gateway's client must still reach the provider directly).
 """
 
 from __future__ import annotations
@@ -127,8 +127,8 @@ def clean_tls_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def via_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Proxy variables set (so the gateway uses httpx) with loopback exempted."""
+def proxy_env_exempting_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proxy variables set, with loopback exempted by ``NO_PROXY``."""
     for name in ("HTTPS_PROXY", "https_proxy"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")
     for name in ("NO_PROXY", "no_proxy"):
@@ -156,12 +156,12 @@ async def ask(url: str, *, stream: bool) -> str:
         return "".join(parts)
 
 
-@pytest.mark.parametrize("transport", ["http1", "httpx"])
+@pytest.mark.parametrize("env", ["plain", "no_proxy"])
 async def test_tls_streaming_and_not_with_keep_alive_reuse(
-    tmp_path: Path, clean_tls_env: None, transport: str, request: pytest.FixtureRequest
+    tmp_path: Path, clean_tls_env: None, env: str, request: pytest.FixtureRequest
 ) -> None:
-    if transport == "httpx":
-        request.getfixturevalue("via_httpx")
+    if env == "no_proxy":
+        request.getfixturevalue("proxy_env_exempting_loopback")
     pki = make_pki(tmp_path, "127.0.0.1")
     fake = TlsProvider()
     with anyio.fail_after(20):
@@ -177,10 +177,8 @@ async def test_tls_streaming_and_not_with_keep_alive_reuse(
     assert answers == ["secure hello", "secure stream", "secure hello", "secure stream"]
     assert [body.get("stream", False) for body in fake.bodies] == [False, True, False, True]
     assert fake.hosts == [f"127.0.0.1:{port}"] * 4
-    if transport == "http1":
-        # One TLS connection served all four calls, streamed ones included. (The httpx
-        # path spreads calls over 16 pools, so it reuses a connection only later.)
-        assert len(set(fake.client_ports)) == 1, fake.client_ports
+    # One TLS connection served all four calls, streamed ones included.
+    assert len(set(fake.client_ports)) == 1, fake.client_ports
 
 
 async def test_ssl_cert_file_is_trusted_without_the_override(
@@ -220,12 +218,12 @@ async def test_a_certificate_that_fails_verification_is_a_clear_502(
     assert fake.bodies == []  # nothing was sent over an unverified connection
 
 
-@pytest.mark.parametrize("transport", ["http1", "httpx"])
+@pytest.mark.parametrize("env", ["plain", "no_proxy"])
 async def test_http_host_sets_host_header_and_sni(
-    tmp_path: Path, clean_tls_env: None, transport: str, request: pytest.FixtureRequest
+    tmp_path: Path, clean_tls_env: None, env: str, request: pytest.FixtureRequest
 ) -> None:
-    if transport == "httpx":
-        request.getfixturevalue("via_httpx")
+    if env == "no_proxy":
+        request.getfixturevalue("proxy_env_exempting_loopback")
     # The certificate names only provider.test: verification passes only if the gateway
     # sends (and checks) that name although it connects to 127.0.0.1.
     pki = make_pki(tmp_path, "provider.test")

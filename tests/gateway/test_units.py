@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from plano_asgi.config import PlanoConfig
@@ -138,10 +138,10 @@ def test_auth_header_follows_the_upstream_api_and_passthrough() -> None:
 
 
 def test_retry_after_forms() -> None:
-    assert retry_after_seconds(httpx.Headers({"retry-after-ms": "250"})) == 0.25
-    assert retry_after_seconds(httpx.Headers({"retry-after": "3"})) == 3.0
-    assert retry_after_seconds(httpx.Headers({"retry-after": "soon"})) is None
-    assert retry_after_seconds(httpx.Headers({})) is None
+    assert retry_after_seconds(httpx2.Headers({"retry-after-ms": "250"})) == 0.25
+    assert retry_after_seconds(httpx2.Headers({"retry-after": "3"})) == 3.0
+    assert retry_after_seconds(httpx2.Headers({"retry-after": "soon"})) is None
+    assert retry_after_seconds(httpx2.Headers({})) is None
 
 
 def test_backoff_grows_and_is_capped_and_header_is_bounded() -> None:

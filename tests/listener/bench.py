@@ -11,7 +11,7 @@ import asyncio
 import statistics
 import time
 
-import httpx
+import httpx2
 
 from plano_asgi.middleware import PlanoMiddleware
 from tests.listener.agents import FakeAgent
@@ -22,7 +22,7 @@ TURNS = 300
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hello there"}]}
 
 
-async def _json_latency(http: httpx.AsyncClient, url: str) -> float:
+async def _json_latency(http: httpx2.AsyncClient, url: str) -> float:
     times = []
     for _ in range(TURNS):
         start = time.perf_counter()
@@ -32,7 +32,7 @@ async def _json_latency(http: httpx.AsyncClient, url: str) -> float:
     return statistics.median(times) * 1000
 
 
-async def _first_chunk(http: httpx.AsyncClient, url: str) -> float:
+async def _first_chunk(http: httpx2.AsyncClient, url: str) -> float:
     times = []
     for _ in range(TURNS // 3):
         start = time.perf_counter()
@@ -54,7 +54,7 @@ async def main() -> None:
         async with (
             PlanoMiddleware(None, config=config) as app,
             serve(app) as via,
-            httpx.AsyncClient() as http,
+            httpx2.AsyncClient() as http,
         ):
             for label, url in (("direct", direct.url), ("via listener", via.url)):
                 await _json_latency(http, url)  # warm up connections

@@ -11,7 +11,7 @@ import asyncio
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from plano_asgi.telemetry.propagation import valid_traceparent
@@ -45,7 +45,7 @@ async def test_filters_redact_and_reject_in_the_client_apis_error_shape(path: st
             )
             async with (
                 listener(config, filters={"guard": guard, "redact": scrub}) as srv,
-                httpx.AsyncClient() as http,
+                httpx2.AsyncClient() as http,
             ):
                 ok = await http.post(srv.url + path, json=BODIES[path]("card 4111-1111", False))
                 blocked = await http.post(srv.url + path, json=BODIES[path]("hack it", False))
@@ -69,7 +69,7 @@ async def test_hops_carry_the_request_id_and_a_trace(path: str) -> None:
     with anyio.fail_after(10):
         async with fakes(weather=agent) as url:
             async with listener(listener_config({"weather": url["weather"]})) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     response = await http.post(
                         srv.url + path,
                         json=BODIES[path]("hi", True),
@@ -89,7 +89,7 @@ async def test_a_client_that_leaves_cancels_the_agent(path: str) -> None:
     with anyio.fail_after(10):
         async with fakes(weather=agent) as url:
             async with listener(listener_config({"weather": url["weather"]})) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     async with http.stream(
                         "POST", srv.url + path, json=BODIES[path]("hi", True)
                     ) as response:
@@ -108,7 +108,7 @@ async def test_the_listener_timeout_is_a_504_naming_the_agent(path: str) -> None
         async with fakes(weather=agent) as url:
             config = listener_config({"weather": url["weather"]}, listener={"timeout": "300ms"})
             async with listener(config) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     response = await http.post(srv.url + path, json=BODIES[path]("hi", True))
     assert response.status_code == 504
     body = response.json()

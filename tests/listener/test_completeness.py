@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 from starlette.types import ASGIApp
@@ -61,7 +61,7 @@ async def stream_text(srv: Listening) -> tuple[list[str], BaseException | None]:
 
 async def raw_stream(srv: Listening) -> list[str]:
     """The events of a streamed answer as the wire carries them."""
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         response = await http.post(srv.url + CHAT, json={"messages": [user("hi")], "stream": True})
     assert response.status_code == 200
     return [block for block in response.text.split("\n\n") if block]

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 CHAT = "/v1/chat/completions"
 
 
-def envelope(response: httpx.Response) -> dict[str, object]:
+def envelope(response: httpx2.Response) -> dict[str, object]:
     assert response.headers["content-type"] == "application/json"
     error = response.json()["error"]
     assert isinstance(error, dict)
@@ -65,7 +65,7 @@ async def test_bad_request_bodies(body: bytes, status: int, code: str, param: st
     # The agent's port is closed: reaching it would be a 502, never the 4xx asserted here.
     config = listener_config({"weather": "http://127.0.0.1:9"}, listener={"max_body_bytes": 4096})
     with anyio.fail_after(10):
-        async with listener(config) as srv, httpx.AsyncClient() as http:
+        async with listener(config) as srv, httpx2.AsyncClient() as http:
             response = await http.post(
                 srv.url + CHAT,
                 content=body,
@@ -161,7 +161,7 @@ async def test_agent_dying_mid_stream_ends_with_one_error_event_and_no_done() ->
     with anyio.fail_after(10):
         async with fakes(weather=agent) as url:
             async with listener(listener_config({"weather": url["weather"]})) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     async with http.stream(
                         "POST", srv.url + CHAT, json={"messages": [user("hi")], "stream": True}
                     ) as response:
@@ -197,7 +197,7 @@ async def test_agent_going_silent_mid_stream_hits_the_idle_timeout() -> None:
             config = listener_config(
                 {"weather": url["weather"]}, listener={"timeouts": {"idle": "300ms"}}
             )
-            async with listener(config) as srv, httpx.AsyncClient() as http:
+            async with listener(config) as srv, httpx2.AsyncClient() as http:
                 response = await http.post(
                     srv.url + CHAT, json={"messages": [user("hi")], "stream": True}
                 )
@@ -214,7 +214,7 @@ async def test_intermediate_agent_error_stops_the_chain_with_502() -> None:
         async with fakes(weather=weather, flights=flights) as url:
             config = listener_config({"weather": url["weather"], "flights": url["flights"]})
             router = ScriptedRouter(("weather", "flights"))
-            async with listener(config, router=router) as srv, httpx.AsyncClient() as http:
+            async with listener(config, router=router) as srv, httpx2.AsyncClient() as http:
                 response = await http.post(srv.url + CHAT, json={"messages": [user("hi")]})
     assert response.status_code == 502
     error = envelope(response)
@@ -230,7 +230,7 @@ async def test_wrong_method_is_405_and_unknown_path_404_without_app() -> None:
     with anyio.fail_after(10):
         async with fakes(weather=FakeAgent("weather")) as url:
             async with listener(listener_config({"weather": url["weather"]})) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     get = await http.get(srv.url + CHAT)
                     missing = await http.post(srv.url + "/v1/other", json={})
     assert get.status_code == 405
@@ -251,7 +251,7 @@ async def test_router_returning_nonsense_counts_as_a_router_failure() -> None:
     with anyio.fail_after(10):
         async with fakes(weather=FakeAgent("weather"), flights=FakeAgent("flights")) as url:
             config = listener_config({"weather": url["weather"], "flights": url["flights"]})
-            async with listener(config, router=Broken()) as srv, httpx.AsyncClient() as http:
+            async with listener(config, router=Broken()) as srv, httpx2.AsyncClient() as http:
                 response = await http.post(srv.url + CHAT, json={"messages": [user("hi")]})
     assert response.status_code == 200
     assert response.headers["x-plano-route-fallback"].startswith("broken failed (")
@@ -271,7 +271,7 @@ async def test_unexpected_bug_is_a_500_envelope_without_traceback() -> None:
             )
             async with (
                 listener(config, filters=ExplodingFilters()) as srv,
-                httpx.AsyncClient() as http,
+                httpx2.AsyncClient() as http,
             ):
                 response = await http.post(srv.url + CHAT, json={"messages": [user("hi")]})
     assert response.status_code == 500
@@ -285,7 +285,7 @@ async def test_pathologically_nested_body_is_an_envelope_not_a_crash() -> None:
     body = b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     config = listener_config({"weather": "http://127.0.0.1:9"})
     with anyio.fail_after(10):
-        async with listener(config) as srv, httpx.AsyncClient() as http:
+        async with listener(config) as srv, httpx2.AsyncClient() as http:
             response = await http.post(srv.url + CHAT, content=body)
     assert response.status_code == 400
     assert envelope(response)["message"] == "Request body is nested too deeply."

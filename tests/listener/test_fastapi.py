@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI
 
@@ -31,7 +31,7 @@ async def test_fastapi_add_middleware_serves_listener_and_app_routes() -> None:
             async with (
                 serve(app, lifespan="on") as srv,
                 client(srv.url) as api,
-                httpx.AsyncClient() as http,
+                httpx2.AsyncClient() as http,
             ):
                 answer = await api.chat.completions.with_raw_response.create(
                     model="m", messages=[user("hello")]

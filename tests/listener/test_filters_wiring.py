@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -79,7 +79,7 @@ async def test_listener_filter_rejection_stops_before_routing() -> None:
             )
             async with (
                 listener(config, router=router, filters={"guard": guard}) as srv,
-                httpx.AsyncClient() as http,
+                httpx2.AsyncClient() as http,
             ):
                 response = await http.post(
                     srv.url + CHAT,
@@ -146,7 +146,7 @@ async def test_filter_returning_no_messages_is_502_naming_the_chain() -> None:
             )
             async with (
                 listener(config, filters={"context": broken}) as srv,
-                httpx.AsyncClient() as http,
+                httpx2.AsyncClient() as http,
             ):
                 response = await http.post(srv.url + CHAT, json={"messages": [user("hi")]})
     assert response.status_code == 502

@@ -10,7 +10,7 @@ from typing import Any
 
 import anthropic
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from tests.listener.agents import FakeAgent
@@ -157,7 +157,7 @@ async def test_a_stream_broken_mid_way_ends_with_an_error_event() -> None:
                     pieces: list[str] = []
                     with pytest.raises(anthropic.APIStatusError) as caught:
                         await _stream_text(client, pieces)
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     body = {
                         "model": "c",
                         "max_tokens": 10,
@@ -209,7 +209,7 @@ async def test_invalid_messages_requests_get_an_anthropic_400_naming_the_field(
     with anyio.fail_after(10):
         async with fakes(weather=agent) as url:
             async with listener(listener_config({"weather": url["weather"]})) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     response = await http.post(srv.url + "/v1/messages", json=body)
     assert response.status_code == 400
     data = response.json()

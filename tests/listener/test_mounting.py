@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -51,7 +51,7 @@ async def test_other_paths_pass_through_untouched_in_the_same_task() -> None:
                 after.append(var.get())
 
         with anyio.fail_after(10):
-            async with serve(outer) as srv, httpx.AsyncClient() as http:
+            async with serve(outer) as srv, httpx2.AsyncClient() as http:
                 response = await http.post(srv.url + "/v1/embeddings", content=b"raw \x00 bytes")
     assert response.status_code == 201
     assert response.content == b"inner:raw \x00 bytes"
@@ -78,7 +78,7 @@ async def test_wrapped_app_keeps_streaming_and_listener_serves_its_endpoints() -
                 PlanoMiddleware(app, config=config) as middleware,
                 serve(middleware) as srv,
                 client(srv.url) as api,
-                httpx.AsyncClient() as http,
+                httpx2.AsyncClient() as http,
             ):
                 streamed = await http.get(srv.url + "/numbers")
                 reply = await api.chat.completions.create(model="m", messages=[user("hi")])
@@ -108,7 +108,7 @@ async def test_under_mount_paths_are_relative_to_the_mount_point() -> None:
                 async with (
                     serve(app) as srv,
                     client(srv.url + "/plano") as api,
-                    httpx.AsyncClient() as http,
+                    httpx2.AsyncClient() as http,
                 ):
                     reply = await api.chat.completions.create(model="m", messages=[user("hi")])
                     models = await http.get(srv.url + "/plano/v1/models")
@@ -151,7 +151,7 @@ async def test_inside_starlette_middleware_stack() -> None:
             async with (
                 serve(app, lifespan="on") as srv,
                 client(srv.url) as api,
-                httpx.AsyncClient() as http,
+                httpx2.AsyncClient() as http,
             ):
                 stream = await api.chat.completions.create(
                     model="m", messages=[user("yo")], stream=True
@@ -165,7 +165,7 @@ async def test_inside_starlette_middleware_stack() -> None:
 async def test_served_alone_handles_lifespan_and_closes_what_it_owns() -> None:
     config = listener_config({"weather": "http://127.0.0.1:9"})
     owned = PlanoMiddleware(None, config=config)
-    shared = httpx.AsyncClient()
+    shared = httpx2.AsyncClient()
     borrowing = PlanoMiddleware(None, config=config, client=shared)
     with anyio.fail_after(10):
         async with serve(owned, lifespan="on"), serve(borrowing, lifespan="on"):
@@ -228,7 +228,7 @@ async def test_unusable_request_id_is_replaced(value: str) -> None:
         async with fakes(weather=agent) as url:
             async with (
                 listener(listener_config({"weather": url["weather"]})) as srv,
-                httpx.AsyncClient() as http,
+                httpx2.AsyncClient() as http,
             ):
                 response = await http.post(
                     srv.url + CHAT,

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from plano_asgi.chat import ChatMessage
@@ -116,7 +116,7 @@ def test_custom_prompt_template_from_file(tmp_path: Path) -> None:
             "orchestrator_model_context_length": 1000,
         },
     )
-    router = OrchestratorRouter.from_config(cfg, client=httpx.AsyncClient())
+    router = OrchestratorRouter.from_config(cfg, client=httpx2.AsyncClient())
     prompt = router.prompt.build(
         [ChatMessage(role="user", content="hi")], [AgentCandidate("a", "A")]
     )
@@ -129,7 +129,7 @@ def test_custom_prompt_template_from_file(tmp_path: Path) -> None:
         {"agent_orchestration_model": "openai/gpt-4o-mini", "orchestrator_prompt_path": str(bad)},
     )
     with pytest.raises(ConfigError, match="placeholder"):
-        OrchestratorRouter.from_config(cfg_bad, client=httpx.AsyncClient())
+        OrchestratorRouter.from_config(cfg_bad, client=httpx2.AsyncClient())
 
 
 @pytest.mark.anyio
@@ -137,7 +137,7 @@ async def test_orchestrator_call_shape_and_choices_handling() -> None:
     fake = FakeOrchestrator('```json\n{"route": ["b", "a", "b"]}\n```')
     empty = FakeOrchestrator(raw_body=b'{"choices": []}')
     with anyio.fail_after(10):
-        async with serve(fake) as one, serve(empty) as two, httpx.AsyncClient() as http:
+        async with serve(fake) as one, serve(empty) as two, httpx2.AsyncClient() as http:
             providers: list[dict[str, Any]] = [
                 {"model": "vllm/router", "base_url": one.url, "headers": {"x-team": "t"}},
                 {"model": "vllm/empty", "base_url": two.url},
@@ -166,7 +166,7 @@ async def test_orchestrator_call_shape_and_choices_handling() -> None:
 async def test_orchestrator_non_chat_json_is_routing_error() -> None:
     fake = FakeOrchestrator(raw_body=b'{"hello": "world"}')
     with anyio.fail_after(10):
-        async with serve(fake) as srv, httpx.AsyncClient() as http:
+        async with serve(fake) as srv, httpx2.AsyncClient() as http:
             cfg = config(
                 [{"model": "vllm/r", "base_url": srv.url}], {"agent_orchestration_model": "vllm/r"}
             )
@@ -199,7 +199,7 @@ async def test_router_plan_for_orchestrator_without_model_never_calls_hosted(
 ) -> None:
     monkeypatch.setattr("plano_asgi.routing.factory.load_local_router", lambda: None)
     cfg = config([], router="plano_orchestrator_v1")
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         plan = build_routers(cfg, cfg.agent_listeners[0], client=http)
     assert plan.primary is None
     assert plan.note is not None
@@ -217,7 +217,7 @@ async def test_router_plan_for_orchestrator_falls_back_to_local(
         {"agent_orchestration_model": "openai/gpt-4o-mini"},
         router="plano_orchestrator_v1",
     )
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         plan = build_routers(cfg, cfg.agent_listeners[0], client=http)
     assert isinstance(plan.primary, OrchestratorRouter)
     assert plan.fallback is sentinel

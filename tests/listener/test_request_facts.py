@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from plano_asgi import _asgi
@@ -62,7 +62,7 @@ async def test_the_model_gateway_routes_the_path_once_per_request(
         async with FakeProvider("p") as fake:
             config = make_config([provider("openai/gpt-4o", fake.url)])
             async with ModelGateway(None, config=config) as gateway, serve(gateway) as srv:
-                async with httpx.AsyncClient(base_url=srv.url) as http:
+                async with httpx2.AsyncClient(base_url=srv.url) as http:
                     response = await http.post(
                         "/v1/chat/completions",
                         json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},

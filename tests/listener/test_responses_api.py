@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -253,7 +253,7 @@ async def test_invalid_responses_requests_get_a_400_naming_the_field(
     with anyio.fail_after(10):
         async with fakes(weather=agent) as url:
             async with listener(listener_config({"weather": url["weather"]})) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     response = await http.post(srv.url + "/v1/responses", json=body)
                     not_json = await http.post(srv.url + "/v1/responses", content=b"{")
     assert response.status_code == 400

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from openai.types.chat import ChatCompletion
 
@@ -74,7 +74,7 @@ async def test_json_agent_gives_a_streaming_client_a_chunk_stream_ending_in_done
                     model="m", messages=[user("hi")], stream=True
                 )
                 chunks = [part async for part in stream]
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     response = await http.post(
                         srv.url + CHAT, json={"messages": [user("hi")], "stream": True}
                     )
@@ -165,7 +165,7 @@ async def test_answers_last_keeps_plano_behaviour_and_relays_the_agent_verbatim(
                 {"weather": url["weather"], "flights": url["flights"]},
                 listener={"answers": "last"},
             )
-            async with listener(config, router=router) as srv, httpx.AsyncClient() as http:
+            async with listener(config, router=router) as srv, httpx2.AsyncClient() as http:
                 response = await http.post(
                     srv.url + CHAT,
                     json={"messages": [user("weather and flights?")], "stream": True},

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from plano_asgi.middleware import PlanoMiddleware
@@ -64,7 +64,7 @@ async def test_client_disconnect_cancels_the_agent_request() -> None:
     with anyio.fail_after(10):
         async with fakes(weather=agent) as url:
             async with listener(listener_config({"weather": url["weather"]})) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     async with http.stream(
                         "POST", srv.url + CHAT, json={"messages": [user("hi")], "stream": True}
                     ) as response:
@@ -85,7 +85,7 @@ async def test_disconnect_during_chain_cancels_the_intermediate_agent() -> None:
             config = listener_config({"weather": url["weather"], "flights": url["flights"]})
             router = ScriptedRouter(("weather", "flights"))
             async with listener(config, router=router) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     with anyio.move_on_after(0.3):
                         await http.post(
                             srv.url + CHAT, json={"messages": [user("hi")], "stream": True}
@@ -142,7 +142,7 @@ async def test_in_process_agent_is_cancelled_when_client_leaves() -> None:
         async with (
             PlanoMiddleware(None, config=config, agents={"weather": agent}) as app,
             serve(app) as srv,
-            httpx.AsyncClient() as http,
+            httpx2.AsyncClient() as http,
         ):
             async with http.stream(
                 "POST", srv.url + CHAT, json={"messages": [user("hi")], "stream": True}
@@ -163,7 +163,7 @@ async def test_in_process_agent_crash_before_answer_is_502() -> None:
         async with (
             PlanoMiddleware(None, config=config, agents={"weather": crashing}) as app,
             serve(app) as srv,
-            httpx.AsyncClient() as http,
+            httpx2.AsyncClient() as http,
         ):
             response = await http.post(srv.url + CHAT, json={"messages": [user("hi")]})
     assert response.status_code == 502

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -66,7 +66,7 @@ async def test_listener_idle_timeout_still_applies_when_the_agent_sets_only_conn
                 listener={"timeouts": {"idle": "300ms"}},
                 agent_extra={"weather": {"timeouts": {"connect": "2s"}}},
             )
-            async with listener(config) as srv, httpx.AsyncClient() as http:
+            async with listener(config) as srv, httpx2.AsyncClient() as http:
                 response = await http.post(
                     srv.url + CHAT, json={"messages": [user("hi")], "stream": True}
                 )
@@ -77,7 +77,7 @@ async def test_listener_idle_timeout_still_applies_when_the_agent_sets_only_conn
     assert json.loads(events[1].removeprefix("data: "))["error"]["code"] == "upstream_timeout"
 
 
-def events_of(response: httpx.Response) -> list[str]:
+def events_of(response: httpx2.Response) -> list[str]:
     return [block for block in response.text.split("\n\n") if block]
 
 
@@ -95,7 +95,7 @@ async def test_pings_are_not_progress_so_a_pinging_agent_hits_the_idle_timeout()
                 with pytest.raises(openai.APIError) as info:
                     async for _ in stream:
                         pass
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     response = await http.post(
                         srv.url + CHAT, json={"messages": [user("hi")], "stream": True}
                     )
@@ -114,7 +114,7 @@ async def test_total_bounds_a_stream_that_never_ends() -> None:
                 {"weather": url["weather"]},
                 agent_extra={"weather": {"timeouts": {"total": "600ms", "idle": "5s"}}},
             )
-            async with listener(config) as srv, httpx.AsyncClient() as http:
+            async with listener(config) as srv, httpx2.AsyncClient() as http:
                 response = await http.post(
                     srv.url + CHAT, json={"messages": [user("hi")], "stream": True}
                 )

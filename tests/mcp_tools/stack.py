@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
 import httpx2
 import yaml
 from mcp.client.session import ClientSession
@@ -78,12 +77,12 @@ def running(args: list[str], log: Path, health: list[str]) -> Iterator[subproces
         proc = subprocess.Popen([sys.executable, "-m", *args], stdout=out, stderr=out)
         try:
             deadline = time.monotonic() + STARTUP_LIMIT
-            with httpx.Client(timeout=1.0) as client:
+            with httpx2.Client(timeout=1.0) as client:
                 for url in health:
                     while True:
                         assert proc.poll() is None, log.read_text()
                         assert time.monotonic() < deadline, f"{url} not up: {log.read_text()}"
-                        with contextlib.suppress(httpx.TransportError):
+                        with contextlib.suppress(httpx2.TransportError):
                             client.get(url)
                             break
                         time.sleep(0.05)

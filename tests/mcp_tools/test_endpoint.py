@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -55,7 +55,7 @@ async def test_tools_off_leave_mcp_to_the_wrapped_app() -> None:
 
     inner = Starlette(routes=[Route("/mcp", own, methods=["POST"])])
     plano = PlanoMiddleware(inner, config=config(enabled=False))
-    async with plano, serve(plano) as srv, httpx.AsyncClient() as client:
+    async with plano, serve(plano) as srv, httpx2.AsyncClient() as client:
         response = await client.post(f"{srv.url}/mcp", json={})
     assert response.text == "the app's own /mcp"
 
@@ -66,7 +66,7 @@ async def test_without_the_mcp_extra_the_endpoint_says_which_extra(
     # An import of the MCP server raises ImportError, as when the extra is not installed.
     monkeypatch.setitem(sys.modules, "mcp.server.lowlevel", None)
     plano = PlanoMiddleware(config=config())
-    async with plano, serve(plano) as srv, httpx.AsyncClient() as client:
+    async with plano, serve(plano) as srv, httpx2.AsyncClient() as client:
         response = await client.post(f"{srv.url}/mcp", json={})
         chat = await client.get(f"{srv.url}/healthz")
     assert response.status_code == 501

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from mcp.shared.exceptions import MCPError
 
@@ -67,7 +67,7 @@ async def test_exposure_lists_only_the_configured_agents(served: Served) -> None
 
 
 async def test_agent_tools_off_leaves_the_path_alone(served: Served) -> None:
-    async with httpx.AsyncClient() as client:
+    async with httpx2.AsyncClient() as client:
         response = await client.post(served.mcp("closed"), json={})
     assert response.status_code == 404
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from starlette.types import ASGIApp
 
@@ -65,12 +65,12 @@ async def serve_hypercorn(app: ASGIApp) -> AsyncIterator[str]:
 
 async def wait_healthy(url: str) -> None:
     """Poll ``url``/healthz until it answers 200."""
-    async with httpx.AsyncClient() as client:
+    async with httpx2.AsyncClient() as client:
         while True:
             try:
                 if (await client.get(f"{url}/healthz")).status_code == 200:
                     return
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 pass
             await anyio.sleep(0.02)
 

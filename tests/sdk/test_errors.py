@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -53,8 +53,8 @@ def _agent() -> Agent:
     ],
 )
 async def test_invalid_body_is_a_400_envelope(body: bytes) -> None:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=_agent()), base_url="http://a"
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=_agent()), base_url="http://a"
     ) as client:
         response = await client.post("/v1/chat/completions", content=body)
     assert response.status_code == 400

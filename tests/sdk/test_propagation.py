@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import anyio
 import anyio.lowlevel
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -90,7 +90,7 @@ async def test_request_without_ids_gets_a_fresh_request_id_forwarded(
     agent_url: str, gateway: Gateway
 ) -> None:
     token = f"tok-{uuid.uuid4().hex}"
-    async with httpx.AsyncClient() as client:
+    async with httpx2.AsyncClient() as client:
         response = await client.post(
             f"{agent_url}/chat/completions",
             json={"messages": [{"role": "user", "content": token}]},
@@ -105,7 +105,7 @@ async def test_request_without_ids_gets_a_fresh_request_id_forwarded(
 
 async def test_invalid_inbound_ids_are_not_forwarded(agent_url: str, gateway: Gateway) -> None:
     token = f"tok-{uuid.uuid4().hex}"
-    async with httpx.AsyncClient() as client:
+    async with httpx2.AsyncClient() as client:
         response = await client.post(
             f"{agent_url}/chat/completions",
             json={"messages": [{"role": "user", "content": token}]},
@@ -123,7 +123,7 @@ async def test_hundred_concurrent_requests_keep_their_own_request_id(
     run = uuid.uuid4().hex[:8]
     answers: dict[int, tuple[str, str]] = {}
 
-    async def one(client: httpx.AsyncClient, i: int) -> None:
+    async def one(client: httpx2.AsyncClient, i: int) -> None:
         response = await client.post(
             f"{agent_url}/chat/completions",
             json={"messages": [{"role": "user", "content": f"{run}-tok-{i}"}]},
@@ -134,10 +134,10 @@ async def test_hundred_concurrent_requests_keep_their_own_request_id(
             response.json()["choices"][0]["message"]["content"],
         )
 
-    limits = httpx.Limits(max_connections=100)
+    limits = httpx2.Limits(max_connections=100)
     with anyio.fail_after(30):
         async with (
-            httpx.AsyncClient(limits=limits, timeout=20) as client,
+            httpx2.AsyncClient(limits=limits, timeout=20) as client,
             anyio.create_task_group() as group,
         ):
             for i in range(100):
@@ -204,7 +204,7 @@ async def test_agent_span_continues_the_trace_and_parents_gateway_calls(gateway:
 
     token = f"tok-{uuid.uuid4().hex}"
     with anyio.fail_after(10):
-        async with serve(agent, lifespan="on") as srv, httpx.AsyncClient() as client:
+        async with serve(agent, lifespan="on") as srv, httpx2.AsyncClient() as client:
             await client.post(
                 f"{srv.url}/v1/chat/completions",
                 json={"messages": [{"role": "user", "content": token}]},

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
@@ -71,8 +71,8 @@ async def test_models_lists_the_agent() -> None:
     ],
 )
 async def test_routes(method: str, path: str, status: int) -> None:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=_echo()), base_url="http://a"
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=_echo()), base_url="http://a"
     ) as client:
         response = await client.request(method, path)
     assert response.status_code == status
@@ -86,7 +86,7 @@ async def test_mounted_under_starlette_with_lifespan(gateway: Gateway) -> None:
     with anyio.fail_after(10):
         async with serve(app, lifespan="on") as srv:
             await _exercise(f"{srv.url}/agents/kinds/v1", expected=TEXT)
-            async with httpx.AsyncClient() as client:
+            async with httpx2.AsyncClient() as client:
                 health = await client.get(f"{srv.url}/agents/kinds/healthz")
                 outside = await client.get(f"{srv.url}/v1/models")
             assert health.status_code == 200

@@ -6,7 +6,7 @@ import time
 from collections.abc import AsyncIterator
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
@@ -82,7 +82,7 @@ async def test_client_disconnect_mid_stream_cancels_the_handler(server: str) -> 
 
     body = {"model": "m", "messages": MESSAGES, "stream": True}
     with anyio.fail_after(10):
-        async with serve_with(server, agent) as url, httpx.AsyncClient() as client:
+        async with serve_with(server, agent) as url, httpx2.AsyncClient() as client:
             async with client.stream("POST", f"{url}/v1/chat/completions", json=body) as response:
                 async for line in response.aiter_lines():
                     if '"first"' in line:
@@ -108,7 +108,7 @@ async def test_client_disconnect_before_any_output_cancels_the_handler(server: s
         return "never"  # pragma: no cover
 
     async def call(url: str) -> None:
-        async with httpx.AsyncClient() as client:
+        async with httpx2.AsyncClient() as client:
             await client.post(f"{url}/v1/chat/completions", json={"messages": MESSAGES})
 
     with anyio.fail_after(10):
@@ -148,7 +148,7 @@ async def test_client_disconnect_closes_the_upstream_llm_stream() -> None:
                 )
 
             body = {"model": "m", "messages": MESSAGES, "stream": True}
-            async with serve(agent, lifespan="on") as srv, httpx.AsyncClient() as client:
+            async with serve(agent, lifespan="on") as srv, httpx2.AsyncClient() as client:
                 async with client.stream(
                     "POST", f"{srv.url}/v1/chat/completions", json=body
                 ) as response:

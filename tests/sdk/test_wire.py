@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import anyio
-import httpx
+import httpx2
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
@@ -61,7 +61,7 @@ async def test_return_type_streaming_via_openai_client(agent_url: str, kind: str
 async def test_return_type_streaming_raw_sse_follows_plano_rule(agent_url: str, kind: str) -> None:
     body = {"model": kind, "messages": MESSAGES, "stream": True}
     with anyio.fail_after(10):
-        async with httpx.AsyncClient() as client:
+        async with httpx2.AsyncClient() as client:
             response = await client.post(f"{agent_url}/chat/completions", json=body)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")

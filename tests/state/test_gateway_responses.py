@@ -11,7 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -247,7 +247,7 @@ async def test_without_state_storage_nothing_is_kept_and_a_previous_id_is_refuse
 async def test_invalid_requests_get_a_400_envelope_naming_the_field(
     payload: dict[str, Any], param: str, fragment: str
 ) -> None:
-    async with gateway({"type": "memory"}) as (fake, _, url), httpx.AsyncClient() as http:
+    async with gateway({"type": "memory"}) as (fake, _, url), httpx2.AsyncClient() as http:
         answer = await http.post(f"{url}/v1/responses", json=payload)
     assert answer.status_code == 400
     error = answer.json()["error"]
@@ -269,7 +269,7 @@ async def test_the_gateway_s_own_errors_pass_through_in_their_envelope() -> None
         with pytest.raises(openai.BadRequestError) as upstream:
             await client.responses.create(model="openai/gpt-4o", input="hi")
         assert "context too long" in str(upstream.value)
-        async with httpx.AsyncClient() as http:
+        async with httpx2.AsyncClient() as http:
             wrong_method = await http.get(f"{url}/v1/responses")
             not_json = await http.post(f"{url}/v1/responses", content=b"{nope")
     assert wrong_method.status_code == 405

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tests.gateway.fakes import FakeProvider, Reply, openai_completion
@@ -50,11 +50,11 @@ async def serving(path: Path, port: int, env: dict[str, str]) -> AsyncIterator[N
     )  # fmt: skip
     try:
         deadline = time.monotonic() + STARTUP_LIMIT
-        async with httpx.AsyncClient(timeout=1.0) as http:
+        async with httpx2.AsyncClient(timeout=1.0) as http:
             while True:
                 assert proc.returncode is None, path.with_suffix(".log").read_text()
                 assert time.monotonic() < deadline, "serve did not become healthy"
-                with contextlib.suppress(httpx.TransportError):
+                with contextlib.suppress(httpx2.TransportError):
                     if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
                         break
                 await asyncio.sleep(0.05)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
@@ -38,7 +38,7 @@ async def test_an_alias_fallback_is_on_the_llm_span_and_in_metrics(
                     await client.chat.completions.create(
                         model="fast", messages=[{"role": "user", "content": "hi"}]
                     )
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     page = await http.get(f"{url}/metrics")
     attributes, llm = _llm(recorder)
     assert llm.name == "POST /v1/chat/completions fast -> openai/gpt-4o-mini"
@@ -66,7 +66,7 @@ async def test_a_provider_failure_is_recorded_on_the_llm_span(
             fake.then(error_reply(400, "bad tool schema"))
             config = make_config([provider("openai/gpt-4o", fake.url)])
             async with running(config, tracer=recorder.tracer, metrics=metrics) as url:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     reply = await http.post(
                         f"{url}/v1/chat/completions",
                         json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
@@ -93,7 +93,7 @@ async def test_a_client_leaving_mid_stream_ends_the_gateway_spans(
                 listener={"timeouts": {"connect": 1, "first_byte": 5, "idle": 60}},
             )
             async with running(config, tracer=recorder.tracer, metrics=metrics) as url:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     async with http.stream(
                         "POST",
                         f"{url}/v1/chat/completions",

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterator
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
@@ -67,7 +67,7 @@ async def test_spans_stay_open_until_the_last_byte_of_the_stream(
         async with fakes(weather=agent) as url:
             config = listener_config({"weather": url["weather"]})
             async with listener(config, tracer=recorder.tracer, metrics=metrics) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     async with http.stream(
                         "POST", srv.url + CHAT, json={"messages": [user("hi")], "stream": True}
                     ) as response:
@@ -96,7 +96,7 @@ async def test_a_client_that_leaves_mid_stream_still_gets_its_spans_ended(
         async with fakes(weather=agent) as url:
             config = listener_config({"weather": url["weather"]})
             async with listener(config, tracer=recorder.tracer, metrics=metrics) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     async with http.stream(
                         "POST", srv.url + CHAT, json={"messages": [user("hi")], "stream": True}
                     ) as response:
@@ -124,7 +124,7 @@ async def test_a_failing_agent_is_recorded_on_its_own_span_and_counted(
         async with fakes(weather=agent) as url:
             config = listener_config({"weather": url["weather"]})
             async with listener(config, tracer=recorder.tracer, metrics=metrics) as srv:
-                async with httpx.AsyncClient() as http:
+                async with httpx2.AsyncClient() as http:
                     reply = await http.post(srv.url + CHAT, json={"messages": [user("hi")]})
     assert reply.status_code == 502
     hop = recorder.by_name(f"weather {CHAT}")
@@ -200,10 +200,10 @@ async def test_metrics_path_can_be_turned_off_for_a_wrapped_app(metrics: PlanoMe
     config = listener_config({"weather": "http://127.0.0.1:9"})
     with anyio.fail_after(10):
         async with listener(config, metrics=metrics, metrics_path=None) as srv:
-            async with httpx.AsyncClient() as http:
+            async with httpx2.AsyncClient() as http:
                 off = await http.get(srv.url + "/metrics")
         async with listener(config, metrics=metrics, metrics_path="/plano/metrics") as srv:
-            async with httpx.AsyncClient() as http:
+            async with httpx2.AsyncClient() as http:
                 moved = await http.get(srv.url + "/plano/metrics")
                 wrong = await http.post(srv.url + "/plano/metrics")
     assert off.status_code == 404

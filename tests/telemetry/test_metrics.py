@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from starlette.types import Receive, Scope, Send
 
@@ -145,7 +145,7 @@ async def test_serve_metrics_answers_get_and_head_on_a_real_server(metrics: Plan
         await send({"type": "http.response.body", "body": b"app"})
 
     with anyio.fail_after(10):
-        async with serve(app) as srv, httpx.AsyncClient(base_url=srv.url) as client:
+        async with serve(app) as srv, httpx2.AsyncClient(base_url=srv.url) as client:
             got = await client.get("/metrics")
             head = await client.head("/metrics")
             post = await client.post("/metrics")
@@ -165,7 +165,10 @@ async def test_serve_metrics_answers_get_and_head_on_a_real_server(metrics: Plan
 async def test_metrics_app_serves_only_metrics(metrics: PlanoMetrics) -> None:
     metrics.filter_rejections.inc(filter="pii")
     with anyio.fail_after(10):
-        async with serve(MetricsApp(metrics)) as srv, httpx.AsyncClient(base_url=srv.url) as client:
+        async with (
+            serve(MetricsApp(metrics)) as srv,
+            httpx2.AsyncClient(base_url=srv.url) as client,
+        ):
             got = await client.get("/metrics")
             missing = await client.get("/")
     assert value(parse(got.text), "plano_filter_rejections_total", filter="pii") == 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.types import Receive, Scope, Send
@@ -351,7 +351,7 @@ async def test_one_trace_across_an_httpx_hop_to_a_loopback_agent(
         await send({"type": "http.response.body", "body": body})
 
     with anyio.fail_after(10):
-        async with serve(agent_app) as agent_server, httpx.AsyncClient() as client:
+        async with serve(agent_app) as agent_server, httpx2.AsyncClient() as client:
 
             async def listener_app(scope: Scope, receive: Receive, send: Send) -> None:
                 assert scope["type"] == "http"

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -146,7 +146,7 @@ async def test_receiver_accepts_otlp_json_and_rejects_garbage() -> None:
         ]
     }
     with anyio.fail_after(10):
-        async with serve(receiver) as srv, httpx.AsyncClient(base_url=srv.url) as client:
+        async with serve(receiver) as srv, httpx2.AsyncClient(base_url=srv.url) as client:
             ok = await client.post("/v1/traces", json=body)
             bad = await client.post(
                 "/v1/traces",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
@@ -289,7 +289,7 @@ async def test_under_uvicorn_a_client_hanging_up_mid_stream_cancels_the_work() -
         made.append(ticks)
         await ticks.run()
 
-    async with serve(app) as server, httpx.AsyncClient(trust_env=False) as client:
+    async with serve(app) as server, httpx2.AsyncClient(trust_env=False) as client:
         async with client.stream("POST", server.url, content=b"{}") as response:
             assert response.status_code == 200
             async for line in response.aiter_lines():

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
+import httpx2
 
 from examples.travel.lib.airports import Airport
 from examples.travel.lib.fetch import get_json
@@ -66,9 +66,9 @@ def day_window(airport: Airport, day: date, now: datetime) -> tuple[datetime, da
 
 
 class AeroAPI:
-    """A small AeroAPI client over an ``httpx.AsyncClient`` you own and close."""
+    """A small AeroAPI client over an ``httpx2.AsyncClient`` you own and close."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: TravelSettings) -> None:
+    def __init__(self, client: httpx2.AsyncClient, settings: TravelSettings) -> None:
         self._client = client
         self._settings = settings
 

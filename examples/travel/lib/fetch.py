@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import httpx2
 
 from plano_asgi.errors import UpstreamError, UpstreamTimeoutError
 
@@ -20,13 +20,13 @@ __all__ = ["get_json", "timeout_for"]
 logger = logging.getLogger("examples.travel")
 
 
-def timeout_for(seconds: float) -> httpx.Timeout:
+def timeout_for(seconds: float) -> httpx2.Timeout:
     """A short timeout: ``seconds`` overall, at most 3 s to connect."""
-    return httpx.Timeout(seconds, connect=min(3.0, seconds))
+    return httpx2.Timeout(seconds, connect=min(3.0, seconds))
 
 
 async def get_json(
-    client: httpx.AsyncClient,
+    client: httpx2.AsyncClient,
     url: str,
     *,
     service: str,
@@ -39,12 +39,12 @@ async def get_json(
         response = await client.get(
             url, params=dict(params), headers=dict(headers or {}), timeout=timeout_for(time_limit)
         )
-    except httpx.TimeoutException as exc:
+    except httpx2.TimeoutException as exc:
         logger.info("%s timed out: %s", service, type(exc).__name__)
         raise UpstreamTimeoutError(
             f"{service} did not answer in time", hop="api", target=service
         ) from exc
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         logger.info("%s unreachable: %s", service, type(exc).__name__)
         raise UpstreamError(f"{service} is unreachable", hop="api", target=service) from exc
     if response.status_code >= 400:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 
 from examples.travel.lib.airports import fold
 from examples.travel.lib.fetch import get_json
@@ -83,9 +83,9 @@ class Forecast:
 
 
 class OpenMeteo:
-    """A small Open-Meteo client over an ``httpx.AsyncClient`` you own and close."""
+    """A small Open-Meteo client over an ``httpx2.AsyncClient`` you own and close."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: TravelSettings) -> None:
+    def __init__(self, client: httpx2.AsyncClient, settings: TravelSettings) -> None:
         self._client = client
         self._settings = settings
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import httpx
+import httpx2
 import numpy as np
 
 from plano_asgi.errors import RoutingError
+from plano_asgi.outbound import outbound_sync_client
 from plano_asgi.routing.local.encoder import Vectors, normalize
 
 __all__ = ["OpenAIEmbeddingsEncoder"]
@@ -36,7 +37,7 @@ class OpenAIEmbeddingsEncoder:
         api_key: str | None = None,
         timeout: float = 10.0,
         batch_size: int = 64,
-        client: httpx.Client | None = None,
+        client: httpx2.Client | None = None,
     ) -> None:
         self.url = base_url.rstrip("/") + "/embeddings"
         self.model = model
@@ -62,9 +63,9 @@ class OpenAIEmbeddingsEncoder:
                     self.url, json=body, headers=self._headers, timeout=self._timeout
                 )
             else:
-                with httpx.Client(timeout=self._timeout) as client:
+                with outbound_sync_client(timeout=self._timeout) as client:
                     response = client.post(self.url, json=body, headers=self._headers)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise RoutingError(f"embeddings endpoint {self.url} failed: {exc}") from None
         if response.status_code != 200:
             raise RoutingError(

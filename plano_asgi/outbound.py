@@ -1,0 +1,131 @@
+"""Outbound HTTP: the one client library of the project and how its clients are built.
+
+Every call this package makes to another server (providers, agents, HTTP filters, the
+orchestrator router, the CLI's own requests) goes through an ``httpx2`` client built here.
+
+Why httpx2: it is already a hard dependency (``openai``, ``anthropic`` and ``mcp`` are built
+on it), so one library serves the whole process, and its connection pool no longer re-scans
+every connection per request, which is what made httpx 0.x slow at dozens of concurrent
+calls. Measured with ``bench/http_clients.py`` (see ``bench/results/http_clients.md``).
+
+What the clients built here share:
+
+* **proxies from the environment**: ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` and
+  ``NO_PROXY`` are honoured (``trust_env``), unless a ``transport`` is given;
+* **TLS**: the ``verify`` context you pass (the gateway passes
+  :func:`plano_asgi.gateway.tls.upstream_ssl_context`), else httpx2's default
+  (``SSL_CERT_FILE`` / ``SSL_CERT_DIR``, else the system's trust store);
+* **no redirects, no cookies kept between calls** (a gateway forwards, it is no browser);
+* **limits**: up to :data:`MAX_CONNECTIONS` open connections, :data:`MAX_KEEPALIVE` idle
+  ones kept for :data:`KEEPALIVE_EXPIRY` seconds;
+* **timeouts**: :func:`hop_timeout` turns a hop's :class:`~plano_asgi.config.HopTimeouts`
+  into httpx2's per-phase timeouts.
+
+The seam tests plug into is ``transport``: pass ``httpx2.ASGITransport(app=...)`` to call an
+ASGI app in process, or ``httpx2.MockTransport(handler)``.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import TYPE_CHECKING
+
+import httpx2
+
+if TYPE_CHECKING:
+    from plano_asgi.config import HopTimeouts
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "KEEPALIVE_EXPIRY",
+    "MAX_CONNECTIONS",
+    "MAX_KEEPALIVE",
+    "hop_timeout",
+    "outbound_client",
+    "outbound_sync_client",
+]
+
+MAX_CONNECTIONS = 1024
+MAX_KEEPALIVE = 256
+KEEPALIVE_EXPIRY = 5.0
+#: For calls without a hop of their own: connect quickly, give answers a minute.
+DEFAULT_TIMEOUT = httpx2.Timeout(60.0, connect=5.0)
+
+
+def _no_cookies() -> CookieJar:
+    """A cookie jar that keeps nothing: one caller's cookies never reach another's call."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+def hop_timeout(timeouts: HopTimeouts) -> httpx2.Timeout:
+    """httpx2's timeouts for one hop.
+
+    ``connect`` bounds the TCP/TLS setup (and waiting for a pooled connection and sending
+    the request); each read may take ``max(first_byte, idle)``. Callers that need the
+    shorter ``idle`` bound between body chunks, or ``first_byte`` for the whole head, add
+    their own deadline (see :mod:`plano_asgi.gateway.upstream`).
+    """
+    return httpx2.Timeout(
+        connect=timeouts.connect,
+        read=max(timeouts.first_byte, timeouts.idle),
+        write=timeouts.connect,
+        pool=timeouts.connect,
+    )
+
+
+def _limits() -> httpx2.Limits:
+    return httpx2.Limits(
+        max_connections=MAX_CONNECTIONS,
+        max_keepalive_connections=MAX_KEEPALIVE,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
+
+
+def outbound_client(
+    *,
+    timeout: httpx2.Timeout | float | None = DEFAULT_TIMEOUT,
+    verify: ssl.SSLContext | bool = True,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    headers: Mapping[str, str] | None = None,
+    base_url: str = "",
+    trust_env: bool = True,
+    request_hooks: Sequence[Callable[[httpx2.Request], Awaitable[None]]] = (),
+) -> httpx2.AsyncClient:
+    """A new async client with the project's settings (see the module doc); you close it.
+
+    ``transport`` replaces the network (tests: ``httpx2.ASGITransport``,
+    ``httpx2.MockTransport``); proxies from the environment apply only without it.
+    ``trust_env=False`` ignores the proxy variables (calls to this machine's own servers).
+    ``request_hooks`` run on every request before it is sent (e.g. to add trace headers).
+    """
+    return httpx2.AsyncClient(
+        event_hooks={"request": list(request_hooks)} if request_hooks else None,
+        timeout=timeout,
+        verify=verify,
+        transport=transport,
+        headers=headers,
+        base_url=base_url,
+        limits=_limits(),
+        trust_env=trust_env,
+        follow_redirects=False,
+        cookies=_no_cookies(),
+    )
+
+
+def outbound_sync_client(
+    *,
+    timeout: httpx2.Timeout | float | None = DEFAULT_TIMEOUT,
+    transport: httpx2.BaseTransport | None = None,
+    trust_env: bool = True,
+) -> httpx2.Client:
+    """The blocking twin of :func:`outbound_client`, for the CLI; you close it."""
+    return httpx2.Client(
+        timeout=timeout,
+        transport=transport,
+        limits=_limits(),
+        trust_env=trust_env,
+        follow_redirects=False,
+        cookies=_no_cookies(),
+    )
