@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -165,6 +166,7 @@ async def serve_config(
     log_level: str = "info",
     configure_logging: bool = True,
     until: asyncio.Event | None = None,
+    sockets: Sequence[socket.socket] | None = None,
 ) -> int:
     """Run all ``servers`` until SIGINT/SIGTERM; return 0, or 1 if one failed to start.
 
@@ -173,7 +175,8 @@ async def serve_config(
     installing its own handlers (its records then reach yours through the root logger).
     Setting ``until`` stops every listener gracefully, which is how a caller that runs this
     in a worker thread (no signal handlers there) stops it:
-    ``loop.call_soon_threadsafe(until.set)``.
+    ``loop.call_soon_threadsafe(until.set)``. ``sockets`` (one per server, in order) are
+    listening sockets to serve on instead of binding (the workers of ``--workers``).
     """
     instances = [
         _Server(
@@ -198,9 +201,11 @@ async def serve_config(
                 instance.force_exit = True  # a second signal: stop now
             instance.should_exit = True
 
-    async def run(server: ListenerServer, instance: _Server) -> None:
+    bound = list(sockets) if sockets is not None else [None] * len(instances)
+
+    async def run(server: ListenerServer, instance: _Server, sock: socket.socket | None) -> None:
         try:
-            await instance.serve()
+            await instance.serve(sockets=[sock] if sock is not None else None)
         except SystemExit:  # uvicorn exits this way when it cannot bind or start up
             failed.append(server.name)
         finally:
@@ -215,8 +220,8 @@ async def serve_config(
         watcher = asyncio.ensure_future(stop_when_set(until)) if until is not None else None
         try:
             async with asyncio.TaskGroup() as group:
-                for server, instance in zip(servers, instances, strict=True):
-                    group.create_task(run(server, instance))
+                for server, instance, sock in zip(servers, instances, bound, strict=True):
+                    group.create_task(run(server, instance, sock))
         finally:
             if watcher is not None:
                 watcher.cancel()

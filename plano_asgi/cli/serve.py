@@ -1,4 +1,5 @@
-"""``plano-asgi serve CONFIG``: every listener of the file on its own port, in one process."""
+"""``plano-asgi serve CONFIG``: every listener of the file on its own port, in one process
+(or ``--workers N`` processes sharing the ports, :mod:`plano_asgi.workers`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plano_asgi.cli.validate import add_config_argument, config_path, load_settings
-from plano_asgi.config import load_config
+from plano_asgi.config import PlanoConfig, PlanoSettings, load_config
 from plano_asgi.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -27,6 +28,13 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--host",
         default=None,
         help="bind every listener to this address (default: $PLANO_HOST, else its address)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve with N processes on the same ports (default 1; see the README)",
     )
     parser.add_argument(
         "--port-offset",
@@ -108,7 +116,13 @@ def run(args: argparse.Namespace) -> int:
     if not servers:
         print(f"{path}: no listeners to serve", file=sys.stderr)
         return 2
+    if args.workers < 1 or (args.workers > 1 and args.chat):
+        why = "--workers must be at least 1" if args.workers < 1 else "--chat needs one worker"
+        print(f"plano-asgi serve: {why}", file=sys.stderr)
+        return 2
     point_agents_at_gateway(servers)
+    if args.workers > 1:
+        return _serve_workers(args, settings, path, config, servers)
     if args.chat:
         from plano_asgi.cli.serve_chat import DEFAULT_LOG_FILE, logs_to, serve_and_chat
 
@@ -157,3 +171,51 @@ def point_agents_at_gateway(servers: list[ListenerServer]) -> None:
     model = next((s for s in servers if s.kind == "model"), None)
     if model is not None:
         os.environ["LLM_GATEWAY_ENDPOINT"] = f"{client_url(model)}/v1"
+
+
+def _serve_workers(
+    args: argparse.Namespace,
+    settings: PlanoSettings,
+    path: Path,
+    config: PlanoConfig,
+    servers: list[ListenerServer],
+) -> int:
+    from plano_asgi.workers import (
+        WorkerOptions,
+        bind_listener_socket,
+        run_workers,
+        shared_state_warnings,
+    )
+
+    sockets = []
+    try:
+        for server in servers:
+            sockets.append(bind_listener_socket(server.host, server.port))
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        print(
+            f"plano-asgi serve: cannot listen on {server.host}:{server.port}: {exc}",
+            file=sys.stderr,
+        )
+        return 1
+    for note in shared_state_warnings(config, redis_url=settings.ratelimit_redis_url):
+        print(f"warning: {note}", file=sys.stderr)
+    for server in servers:
+        note = " (not declared; added as Plano does)" if server.implicit else ""
+        print(f"{server.kind} listener '{server.name}' on http://{server.host}:{server.port}{note}")
+    print(f"{args.workers} workers", flush=True)
+    options = WorkerOptions(
+        config_path=path,
+        host=args.host or settings.host,
+        port_offset=args.port_offset,
+        implicit_model_listener=not args.no_implicit_model_listener,
+        allow_missing_env=args.allow_missing_env,
+        log_level=args.log_level or settings.log_level,
+        otlp_endpoint=settings.otlp_endpoint,
+    )
+    try:
+        return run_workers(options, sockets, args.workers)
+    finally:
+        for sock in sockets:
+            sock.close()
