@@ -264,7 +264,7 @@ class PlanoMiddleware(AsyncCloseable):
                 await _method_not_allowed(send, "GET")
         elif path in _TURNS:
             if method != "POST":
-                await _method_not_allowed(send, "POST")
+                await _method_not_allowed(send, "POST", self._client_api(path))
                 return
             # In-process agents inherit this and send their tool calls back to this listener.
             token = LISTENER_URL.set(listener_url(scope))
@@ -346,8 +346,9 @@ class _MappingFilters:
 _NOT_FOUND = RequestError("Not Found", status_code=404, code="not_found")
 
 
-async def _method_not_allowed(send: Send, allow: str) -> None:
+async def _method_not_allowed(send: Send, allow: str, api: ClientApi | None = None) -> None:
     error = RequestError(
         f"Method not allowed; use {allow}.", status_code=405, code="method_not_allowed"
     )
-    await send_json(send, 405, error.to_dict(), {"allow": allow})
+    body = api.error_body(error) if api is not None else error.to_dict()
+    await send_json(send, 405, body, {"allow": allow})

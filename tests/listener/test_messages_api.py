@@ -218,3 +218,18 @@ async def test_invalid_messages_requests_get_an_anthropic_400_naming_the_field(
     assert data["error"]["param"] == param
     assert param in data["error"]["message"]
     assert agent.seen == []
+
+
+async def test_a_wrong_method_is_a_405_in_anthropics_shape() -> None:
+    with anyio.fail_after(10):
+        async with fakes(weather=FakeAgent("weather")) as url:
+            async with listener(listener_config({"weather": url["weather"]})) as srv:
+                async with httpx2.AsyncClient() as http:
+                    messages = await http.get(srv.url + "/v1/messages")
+                    responses = await http.get(srv.url + "/v1/responses")
+    assert messages.status_code == 405
+    assert messages.headers["allow"] == "POST"
+    assert messages.json()["type"] == "error"
+    assert messages.json()["error"]["code"] == "method_not_allowed"
+    assert responses.status_code == 405
+    assert responses.json()["error"]["code"] == "method_not_allowed"
