@@ -174,3 +174,74 @@ class MessagesAgent:
         }
         yield _sse("message_delta", end)
         yield _sse("message_stop", {"type": "message_stop"})
+
+
+TOOL_ARGUMENTS = '{"city": "Rome"}'
+
+
+@dataclass
+class ToolCallingAgent:
+    """Asks for ``get_weather(city=Rome)`` in the API ``api`` (JSON or streamed)."""
+
+    api: Literal["responses", "messages"]
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route(f"/v1/{self.api}", self.respond, methods=["POST"])])
+
+    async def respond(self, request: Request) -> Response:
+        body = await request.json()
+        if not body.get("stream"):
+            return JSONResponse(self._whole())
+        events = self._responses_events() if self.api == "responses" else self._messages_events()
+        return StreamingResponse(events, media_type="text/event-stream")
+
+    def _whole(self) -> dict[str, Any]:
+        if self.api == "responses":
+            call = {
+                "id": "fc_1",
+                "type": "function_call",
+                "call_id": "call_9",
+                "name": "get_weather",
+                "arguments": TOOL_ARGUMENTS,
+                "status": "completed",
+            }
+            return {"id": "resp_t", "object": "response", "status": "completed", "output": [call]}
+        use = {"type": "tool_use", "id": "call_9", "name": "get_weather", "input": {"city": "Rome"}}
+        return {
+            "id": "msg_t",
+            "type": "message",
+            "role": "assistant",
+            "content": [use],
+            "stop_reason": "tool_use",
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+        }
+
+    async def _responses_events(self) -> AsyncIterator[bytes]:
+        item = {"id": "fc_1", "type": "function_call", "call_id": "call_9", "name": "get_weather"}
+        yield _sse("response.created", {"type": "response.created", "response": {"id": "resp_t"}})
+        added = {"type": "response.output_item.added", "output_index": 0, "item": item}
+        yield _sse("response.output_item.added", added)
+        for part in ('{"city": ', '"Rome"}'):
+            delta = {"type": "response.function_call_arguments.delta", "output_index": 0}
+            yield _sse("response.function_call_arguments.delta", {**delta, "delta": part})
+        yield _sse("response.completed", {"type": "response.completed", "response": self._whole()})
+
+    async def _messages_events(self) -> AsyncIterator[bytes]:
+        message = {"id": "msg_t", "type": "message", "role": "assistant", "content": []}
+        yield _sse("message_start", {"type": "message_start", "message": message})
+        block = {"type": "tool_use", "id": "call_9", "name": "get_weather", "input": {}}
+        start = {"type": "content_block_start", "index": 0, "content_block": block}
+        yield _sse("content_block_start", start)
+        for part in ('{"city": ', '"Rome"}'):
+            delta = {"type": "input_json_delta", "partial_json": part}
+            yield _sse(
+                "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
+            )
+        yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+        end = {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use"},
+            "usage": {"output_tokens": 2},
+        }
+        yield _sse("message_delta", end)
+        yield _sse("message_stop", {"type": "message_stop"})

@@ -7,6 +7,7 @@ its reply, JSON or streamed, back to the client's.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anthropic
@@ -18,7 +19,7 @@ from plano_asgi.config import PlanoConfig
 from plano_asgi.errors import ConfigError
 from tests.listener.agents import FakeAgent
 from tests.listener.conftest import ScriptedRouter, listener_config
-from tests.listener.foreign_agents import MessagesAgent, ResponsesAgent
+from tests.listener.foreign_agents import MessagesAgent, ResponsesAgent, ToolCallingAgent
 from tests.listener.support import fakes, listener, user
 
 pytestmark = pytest.mark.anyio
@@ -169,3 +170,45 @@ def test_an_unknown_agent_api_is_a_config_error_naming_the_choices() -> None:
     assert "api" in text
     assert "chat_completions" in text
     assert "messages" in text
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("api", ["responses", "messages"])
+async def test_a_foreign_agents_tool_call_reaches_a_chat_client_as_tool_calls(
+    api: Any, stream: bool
+) -> None:
+    agent = ToolCallingAgent(api)
+    with anyio.fail_after(10):
+        async with fakes(remote=agent.app()) as url:
+            async with listener(config_for(url["remote"], api)) as srv:
+                if stream:
+                    chunks = await srv.api.chat.completions.create(
+                        model="m", messages=[user("weather?")], stream=True
+                    )
+                    parts = [c async for c in chunks]
+                    calls = [
+                        call
+                        for c in parts
+                        if c.choices
+                        for call in c.choices[0].delta.tool_calls or ()
+                    ]
+                    call_id = next(call.id for call in calls if call.id)
+                    name = next(
+                        call.function.name for call in calls if call.function and call.function.name
+                    )
+                    arguments = "".join(
+                        call.function.arguments or "" for call in calls if call.function
+                    )
+                    finish = [c.choices[0].finish_reason for c in parts if c.choices][-1]
+                else:
+                    reply = await srv.api.chat.completions.create(
+                        model="m", messages=[user("weather?")]
+                    )
+                    assert reply.choices[0].message.tool_calls is not None
+                    whole = reply.choices[0].message.tool_calls[0]
+                    call_id, name = whole.id, whole.function.name  # type: ignore[union-attr]
+                    arguments = whole.function.arguments  # type: ignore[union-attr]
+                    finish = reply.choices[0].finish_reason
+    assert (call_id, name) == ("call_9", "get_weather")
+    assert json.loads(arguments) == {"city": "Rome"}
+    assert finish == "tool_calls"
