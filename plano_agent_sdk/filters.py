@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from plano_agent_sdk.errors import AgentError
 from plano_asgi._asgi import route_path
 from plano_asgi._lifecycle import serve_lifespan
-from plano_asgi.errors import error_body
+from plano_asgi.errors import MissingExtraError, error_body
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -205,7 +205,10 @@ def mcp_filter_server(*fns: FilterFunction | FilterFn, name: str = "plano-filter
     Use this when you want to add tools of your own or serve it your way; otherwise use
     :func:`mcp_filter_app`.
     """
-    from mcp.server.mcpserver import MCPServer  # the `mcp` extra is optional
+    try:
+        from mcp.server.mcpserver import MCPServer  # the `mcp` extra is optional
+    except ImportError as exc:
+        raise MissingExtraError("mcp", "an MCP filter server", exc) from exc
 
     # MCPServer() calls logging.basicConfig(INFO); a filter library must not reconfigure
     # your app's logging, so make that call a no-op when the root logger is still bare.

@@ -33,6 +33,7 @@ from plano_agent_sdk.errors import AgentError
 from plano_agent_sdk.gateway import forward_context
 from plano_asgi.agent_tools.origin import LISTENER_URL
 from plano_asgi.config.settings import PlanoSettings
+from plano_asgi.errors import MissingExtraError
 from plano_asgi.outbound import outbound_client
 from plano_asgi.telemetry.propagation import inject_headers
 
@@ -152,8 +153,11 @@ async def agent_tools(
     call_timeout: float = 120.0,
 ) -> AsyncIterator[AgentTools]:
     """Open a session with the listener's agent tools for the ``async with`` block."""
-    from mcp.client.session import ClientSession  # the `mcp` extra is optional
-    from mcp.client.streamable_http import streamable_http_client
+    try:
+        from mcp.client.session import ClientSession  # the `mcp` extra is optional
+        from mcp.client.streamable_http import streamable_http_client
+    except ImportError as exc:
+        raise MissingExtraError("mcp", "agent_tools()", exc) from exc
 
     base = url or PlanoSettings().listener_url or LISTENER_URL.get()
     if not base:

@@ -12,6 +12,8 @@ The tree::
     ├── ConfigError (ValueError)            bad plano_config.yaml; carries every ConfigIssue
     ├── RoutingDataError (ValueError)       a bad line in a routing case file (eval-routes):
     │                                       the file, the line and what is wrong
+    ├── MissingExtraError (ImportError)     an optional part is not installed: names the
+    │                                       extra, e.g. pip install 'plano-asgi[server]'
     ├── RequestError                        the client sent something we cannot serve (4xx)
     │   ├── PayloadTooLargeError            413
     │   ├── ModelNotFoundError              404, names what is available
@@ -42,6 +44,7 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "FilterRejectedError",
+    "MissingExtraError",
     "ModelNotFoundError",
     "PayloadTooLargeError",
     "PlanoError",
@@ -169,6 +172,25 @@ class RoutingDataError(PlanoError, ValueError):
         self.problem = problem
         self.path = path
         self.line = line
+
+
+class MissingExtraError(PlanoError, ImportError):
+    """Something optional was used without its extra installed; the message says which.
+
+    An :class:`ImportError` too, so ``except ImportError`` guards keep working. ``extra`` is
+    the extra's name (``server``, ``otel``, ``mcp``, ``router``, ``redis``, ``postgres``).
+    """
+
+    error_type = "server_error"
+    code = "missing_extra"
+
+    def __init__(self, extra: str, feature: str, cause: ImportError | None = None) -> None:
+        missing = f" ({cause.name or cause} is not installed)" if cause is not None else ""
+        super().__init__(
+            f"{feature} needs the {extra} extra: pip install 'plano-asgi[{extra}]'{missing}"
+        )
+        self.extra = extra
+        self.name = cause.name if cause is not None else None
 
 
 class RequestError(PlanoError):

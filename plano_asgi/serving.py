@@ -21,11 +21,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import uvicorn
 from starlette.types import ASGIApp
 
 from plano_asgi.config import AgentListener, ModelListener, PlanoConfig
-from plano_asgi.errors import ConfigError, ConfigIssue
+from plano_asgi.errors import ConfigError, ConfigIssue, MissingExtraError
+
+try:
+    import uvicorn
+except ImportError as exc:
+    raise MissingExtraError("server", "serving listeners (plano-asgi serve)", exc) from exc
 
 if TYPE_CHECKING:
     from plano_asgi.telemetry.setup import TracingHandle

@@ -1,4 +1,4 @@
-# Sourced by the scripts with the extras they need: `source scripts/_venv.sh router`
+# Sourced by the scripts with the extras they need: `source scripts/_venv.sh router,server,otel`
 # (scripts/travel: the runtime only) or `source scripts/_venv.sh dev` (scripts/test: the
 # checks and the test suite too). Makes sure .venv exists with the project installed with
 # those extras, then activates it.
@@ -7,7 +7,7 @@
 # installs the dev tools on top, and `test` then `travel` installs nothing: ".[dev]" holds
 # every other extra. A stamp older than pyproject.toml means install again.
 set -euo pipefail
-EXTRAS="${1:?usage: source scripts/_venv.sh EXTRAS (e.g. router or dev)}"
+EXTRAS="${1:?usage: source scripts/_venv.sh EXTRAS (e.g. router,server,otel or dev)}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="${PYTHON:-python3}"

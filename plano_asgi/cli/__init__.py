@@ -68,8 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "_missing", False):
         print(f"plano-asgi {args.command}: not available in this version", file=sys.stderr)
         return 2
-    module = importlib.import_module(args._module)
-    result: int = module.run(args)
+    from plano_asgi.errors import MissingExtraError
+
+    try:
+        module = importlib.import_module(args._module)
+        result: int = module.run(args)
+    except MissingExtraError as exc:  # an optional part is not installed: say which extra
+        print(f"plano-asgi {args.command}: {exc.message}", file=sys.stderr)
+        return 1
     return result
 
 

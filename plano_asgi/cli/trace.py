@@ -11,6 +11,8 @@ import asyncio
 import socket
 import sys
 
+from plano_asgi.errors import MissingExtraError
+
 __all__ = ["register", "run"]
 
 
@@ -33,6 +35,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    _require_extras()
     # Bind first, so a busy port fails with a message before any banner is printed.
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -51,6 +54,18 @@ def run(args: argparse.Namespace) -> int:
     finally:
         sock.close()
     return 0
+
+
+def _require_extras() -> None:
+    """The receiver runs on uvicorn (``server``) and decodes OTLP protobuf (``otel``)."""
+    try:
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError("server", "plano-asgi trace", exc) from exc
+    try:
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError("otel", "plano-asgi trace", exc) from exc
 
 
 async def _serve(args: argparse.Namespace, sock: socket.socket) -> None:

@@ -33,6 +33,7 @@ from opentelemetry import trace
 
 from plano_asgi.config import PlanoConfig
 from plano_asgi.config.models import Tracing
+from plano_asgi.errors import MissingExtraError
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -45,6 +46,7 @@ logger = logging.getLogger("plano_asgi.telemetry")
 
 DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"
 DEFAULT_SERVICE_NAME = "plano-asgi"
+_FEATURE = "exporting traces (the config samples requests; OTEL_SDK_DISABLED=true turns it off)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,10 @@ def _grpc_to_http(value: str) -> str:
 
 def sampler_for(percent: int) -> Sampler:
     """``ParentBased(TraceIdRatioBased(percent / 100))``: a sampled client trace stays sampled."""
-    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
+    try:
+        from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
+    except ImportError as exc:
+        raise MissingExtraError("otel", _FEATURE, exc) from exc
 
     if not 0 <= percent <= 100:
         raise ValueError(f"random_sampling must be 0..100, got {percent}")
@@ -140,7 +145,8 @@ def setup_tracing(
     ``exporter`` replaces the OTLP exporter (tests pass an in-memory one). With
     ``install_global`` the provider becomes the global one that
     :func:`plano_asgi.telemetry.stream_span.tracer` uses; the OpenTelemetry API allows that
-    once per process.
+    once per process. Raises :class:`~plano_asgi.errors.MissingExtraError` when tracing is
+    on but the SDK (the ``otel`` extra) is not installed.
     """
     tracing = config.tracing if isinstance(config, PlanoConfig) else config
     name = (
@@ -157,14 +163,17 @@ def setup_tracing(
     if url is None and exporter is None:
         url = DEFAULT_ENDPOINT
 
-    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    try:
+        from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    if exporter is None:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        if exporter is None:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        exporter = OTLPSpanExporter(endpoint=url)
+            exporter = OTLPSpanExporter(endpoint=url)
+    except ImportError as exc:
+        raise MissingExtraError("otel", _FEATURE, exc) from exc
     if service_overrides:
         from plano_asgi.telemetry.exporters import ServiceOverrideExporter
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -56,27 +57,39 @@ def source(project: Path, extras: str) -> list[str]:
 
 
 def test_travel_installs_the_runtime_then_test_adds_the_dev_tools(project: Path) -> None:
-    assert source(project, "router") == [".[router]"]
-    assert source(project, "router") == []  # later runs install nothing
+    assert source(project, "router,server,otel") == [".[router,server,otel]"]
+    assert source(project, "router,server,otel") == []  # later runs install nothing
     assert source(project, "dev") == [".[dev]"]
     assert source(project, "dev") == []
-    assert source(project, "router") == []  # .[dev] holds every extra
+    assert source(project, "router,server,otel") == []  # .[dev] holds every extra
 
 
 def test_test_first_then_travel_installs_nothing(project: Path) -> None:
     assert source(project, "dev") == [".[dev]"]
-    assert source(project, "router") == []
+    assert source(project, "router,server,otel") == []
 
 
 def test_a_newer_pyproject_installs_again(project: Path) -> None:
-    assert source(project, "router") == [".[router]"]
-    stamp = project / ".venv" / ".plano-installed-router"
+    assert source(project, "router,server,otel") == [".[router,server,otel]"]
+    stamp = project / ".venv" / ".plano-installed-router,server,otel"
     os.utime(stamp, (stamp.stat().st_mtime - 10,) * 2)
-    assert source(project, "router") == [".[router]"]
+    assert source(project, "router,server,otel") == [".[router,server,otel]"]
 
 
 def test_the_scripts_ask_for_their_extras() -> None:
     travel = (ROOT / "scripts" / "travel").read_text()
     check = (ROOT / "scripts" / "test").read_text()
-    assert 'source "$(dirname "$0")/_venv.sh" router' in travel
+    assert 'source "$(dirname "$0")/_venv.sh" router,server,otel' in travel
     assert 'source "$(dirname "$0")/_venv.sh" dev' in check
+
+
+def test_the_extras_the_scripts_ask_for_exist_and_dev_holds_every_extra() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert {"server", "otel", "router"} <= set(extras)  # what scripts/travel installs
+    others = set(extras) - {"all", "dev"}
+    (everything,) = extras["all"]
+    assert everything.startswith("plano-asgi[")
+    assert set(everything.removeprefix("plano-asgi[").rstrip("]").split(",")) == others
+    assert "plano-asgi[all]" in extras["dev"]  # so `test` then `travel` installs nothing
