@@ -23,7 +23,17 @@ PACKAGES = ("plano_asgi", "plano_agent_sdk")
 CORE = frozenset({"_asgi", "_lazy", "_lifecycle", "chat", "chunks", "exchange", "sse"})
 BASE = CORE | {"errors"}
 _APIS = frozenset({"state", "responses"})
-_BELOW_LISTENER = BASE | _APIS | {"config", "telemetry", "filters", "routing"}
+_BELOW_LISTENER = BASE | _APIS | {"config", "outbound", "telemetry", "filters", "routing"}
+_TRANSLATION = frozenset(
+    # wire translation that lives in gateway/ and that the listener's client APIs and
+    # agents[].api reuse; pure functions over bodies and streams, no gateway state
+    {
+        "gateway.anthropic",
+        "gateway.anthropic_inbound",
+        "gateway.anthropic_stream",
+        "gateway.streams",
+    }
+)
 _BELOW_MIDDLEWARE = _BELOW_LISTENER | {"listener", "agent_tools"}
 _EVERYTHING = frozenset({"*"})
 
@@ -32,22 +42,25 @@ RULES: Mapping[str, frozenset[str]] = {
     "errors": frozenset(),
     **dict.fromkeys(CORE, BASE),
     "config": frozenset({"errors", "_lazy"}),
+    "outbound": BASE | {"config"},
     "telemetry": BASE | {"config", "filters.base"},
-    "filters": BASE | {"config"},
-    "routing": BASE | {"config", "telemetry"},
+    "filters": BASE | {"config", "outbound"},
+    "routing": BASE | {"config", "outbound", "telemetry"},
     "state": BASE | {"config"},
     "responses": BASE | {"config", "state"},
-    "listener": _BELOW_LISTENER,
+    "listener": _BELOW_LISTENER | _TRANSLATION,
     "gateway": _BELOW_LISTENER,
     "agent_tools": BASE | {"config", "telemetry", "listener", "routing"},
     "middleware": _BELOW_MIDDLEWARE,
     "serving": _BELOW_MIDDLEWARE | {"middleware", "gateway"},
     "cli": _EVERYTHING,
+    "workers": _EVERYTHING,  # serve --workers: part of the command
     "__main__": _EVERYTHING,
     "plano_asgi": _EVERYTHING,  # the root: lazy re-exports
 }
 SDK_MAY_USE = BASE | {
     "config.settings",
+    "outbound",
     "telemetry.attributes",
     "telemetry.propagation",
     "agent_tools.origin",
