@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.redis_server import RedisServer
@@ -88,8 +88,8 @@ def serving(
 
 def ask_pid(port: int) -> int | None:
     """One turn on a fresh connection (so any worker may take it); the answering pid."""
-    with contextlib.suppress(httpx.TransportError):
-        with httpx.Client(timeout=5.0) as client:
+    with contextlib.suppress(httpx2.TransportError):
+        with httpx2.Client(timeout=5.0) as client:
             reply = client.post(
                 f"http://127.0.0.1:{port}/v1/chat/completions",
                 json={"messages": [{"role": "user", "content": "who are you?"}]},
@@ -232,7 +232,7 @@ def test_a_rate_limit_holds_across_workers_through_redis(tmp_path: Path, redis_u
             assert len(pids_seen(proc, agent_port, 2, STARTUP_LIMIT)) == 2
             statuses = []
             for _ in range(30):  # a fresh connection each: both workers take some
-                with httpx.Client(timeout=5.0) as client:
+                with httpx2.Client(timeout=5.0) as client:
                     reply = client.post(
                         f"http://127.0.0.1:{model_port}/v1/chat/completions",
                         headers={"x-user": "alice"},
