@@ -206,6 +206,10 @@ class ModelListener(StrictModel):
     timeout: Duration = 300.0
     max_retries: int | None = Field(default=None, ge=0)
     """Retries of a failed provider call (same model)."""
+    failover_budget: Duration | None = Field(default=None, gt=0)
+    """*Ours*: seconds until the answer starts, across every retry and fallback (default
+    30 s for streams; a non-streaming answer gets at least its ``timeouts.first_byte``).
+    When it runs out the client gets 504 naming the last provider tried."""
     input_filters: tuple[str, ...] = ()
     output_filters: tuple[str, ...] = ()
     timeouts: HopTimeouts | None = None

@@ -142,6 +142,8 @@ class ModelGateway(AsyncCloseable):
         retry = retry or RetryPolicy()
         if retry.max_retries is None and listener is not None:
             retry = dataclasses.replace(retry, max_retries=listener.max_retries)
+        if retry.failover_budget is None and listener is not None:
+            retry = dataclasses.replace(retry, failover_budget=listener.failover_budget)
         self._owned_limiter: Any = None
         if limiter is None and config.ratelimits:
             redis_url = PlanoSettings().ratelimit_redis_url

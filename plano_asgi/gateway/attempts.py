@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx2
 
-from plano_asgi.errors import RateLimitedError, UpstreamError
+from plano_asgi.errors import RateLimitedError, UpstreamError, UpstreamTimeoutError
 from plano_asgi.gateway.outbound import prepare_call
 from plano_asgi.gateway.relay import ProviderCall, relay_body, relay_stream
 from plano_asgi.gateway.resolution import Target
+from plano_asgi.gateway.retry import QUICK_RETRY_AFTER
 from plano_asgi.gateway.upstream import (
     Failure,
     UpstreamResponse,
@@ -40,13 +41,23 @@ async def serve_targets(
 ) -> None:
     """Answer from the first of ``targets`` that succeeds, retrying each as policy allows.
 
-    Raises the last failure's error when none succeeds; the exchange turns it into the
-    client's error response.
+    One failover budget bounds the whole loop (:meth:`RetryPolicy.budget_for`): no
+    attempt starts after it, and an attempt with other targets still to try gets only
+    its share of what is left, so a provider that stalls before answering costs a part
+    of the budget, not all of it. A stalled attempt is not retried on the same target
+    while another one is left, and a ``Retry-After`` longer than a second sends the
+    request to the next target instead of waiting. Raises the last failure's error when
+    none succeeds; the exchange turns it into the client's error response.
     """
     policy = ex.deps.retry
     retries = policy.retries_for(ex.headers.get("x-envoy-max-retries"))
+    first_byte = max((_attempt_limit(ex, t) for t in targets), default=0.0)
+    deadline = anyio.current_time() + policy.budget_for(stream=ex.stream, first_byte=first_byte)
     last: Failure | None = None
     for position, target in enumerate(targets):
+        left_after = len(targets) - position - 1  # targets still to try after this one
+        if anyio.current_time() >= deadline:
+            break
         if position:
             logger.warning("falling back from %s to %s", targets[position - 1].name, target.name)
             if ex.llm is not None:
@@ -66,12 +77,20 @@ async def serve_targets(
         for number in range(retries + 1):
             if number and last is not None:
                 wait = policy.backoff(number, last.retry_after)
+                if left_after and last.retry_after is not None and wait > QUICK_RETRY_AFTER:
+                    break  # another model can answer now
+                if anyio.current_time() + wait >= deadline:
+                    break
                 logger.info("retrying %s in %.3fs (attempt %d)", target.name, wait, number + 1)
                 if ex.llm is not None:
                     upstream = getattr(last.error, "upstream_status", None)
                     ex.llm.retry(last.error, status=upstream)
                 await anyio.sleep(wait)
-            failure = await attempt(ex, call)
+            left = deadline - anyio.current_time()
+            if left <= 0:
+                break
+            share = left / (left_after + 1)
+            failure = await attempt(ex, call, limit=share)
             if failure is None:
                 return
             last = failure
@@ -85,23 +104,45 @@ async def serve_targets(
                 break
             if failure.retry_after is not None and failure.retry_after > policy.max_retry_after:
                 break
+            if left_after and isinstance(failure.error, UpstreamTimeoutError):
+                break  # a provider that stalled is likely to stall again: move on
         if last is not None and not last.fall_back:
             break
-    assert last is not None
+    if last is None:  # the budget ran out before any target could be tried
+        name = targets[0].name
+        raise UpstreamTimeoutError(
+            f"Provider '{name}' was not tried: the failover budget ran out.",
+            hop="provider",
+            target=name,
+        )
     raise last.error
 
 
-async def attempt(ex: Exchange, call: ProviderCall) -> Failure | None:
+def _attempt_limit(ex: Exchange, target: Target) -> float:
+    timeouts = ex.deps.timeouts.get(target.provider.display_name)
+    return 0.0 if timeouts is None else timeouts.connect + timeouts.first_byte
+
+
+async def attempt(
+    ex: Exchange, call: ProviderCall, *, limit: float | None = None
+) -> Failure | None:
     """Send ``call`` once and relay its answer; ``None`` once the client has it.
 
     A :class:`Failure` means nothing reached the client yet, so the caller may still
-    retry or fall back.
+    retry or fall back. ``limit`` cuts the wait for the first byte below the target's
+    own ``connect + first_byte`` (the failover budget's share).
     """
     t = call.timeouts
     response: UpstreamResponse | None = None
-    phase = "waiting for the first byte"
+    own = t.connect + t.first_byte
+    waited = own if limit is None else min(own, limit)
+    phase = (
+        "waiting for the first byte"
+        if waited == own
+        else f"no first byte within {waited:.3g}s, its share of the failover budget"
+    )
     try:
-        with anyio.fail_after(t.connect + t.first_byte):
+        with anyio.fail_after(waited):
             response = await ex.deps.provider_client.post(call.url, call.headers, call.content, t)
             chunks = response.aiter_raw()
             if response.status_code >= 400:

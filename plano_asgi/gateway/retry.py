@@ -29,6 +29,11 @@ __all__ = ["RetryPolicy", "retry_after_seconds", "should_fall_back", "should_ret
 
 #: Retries per target when neither the policy nor the listener sets ``max_retries``.
 DEFAULT_MAX_RETRIES = 2
+#: Seconds to the first byte of a stream, all attempts and fallbacks together, when
+#: neither the policy nor the listener sets ``failover_budget``.
+DEFAULT_FAILOVER_BUDGET = 30.0
+#: A ``Retry-After`` longer than this is not waited for while another model can answer.
+QUICK_RETRY_AFTER = 1.0
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 FALLBACK_STATUSES = RETRY_STATUSES | {401, 403, 404}
 
@@ -47,6 +52,9 @@ class RetryPolicy:
     backoff_max: float = 5.0
     max_retry_after: float = 30.0
     """A ``Retry-After`` longer than this is not waited for: fall back or give up instead."""
+    failover_budget: float | None = None
+    """Seconds until the answer starts, every attempt and fallback together
+    (:data:`DEFAULT_FAILOVER_BUDGET` when ``None``); see :meth:`budget_for`."""
     max_retries_cap: int | None = None
     """Upper bound for the client's ``x-envoy-max-retries`` header; ``None``: the
     configured budget, so a client can ask for fewer retries but never for more calls to
@@ -58,6 +66,16 @@ class RetryPolicy:
             return retry_after
         ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
         return random.uniform(ceiling / 2, ceiling)
+
+    def budget_for(self, *, stream: bool, first_byte: float) -> float:
+        """The failover budget of one request.
+
+        A stream's first byte is its first event, which a healthy model sends within
+        seconds. A non-streaming answer arrives whole, so a healthy model's whole
+        generation counts: it gets at least ``first_byte``, its target's own timeout.
+        """
+        budget = DEFAULT_FAILOVER_BUDGET if self.failover_budget is None else self.failover_budget
+        return budget if stream else max(budget, first_byte)
 
     def retries_for(self, header_value: str | None) -> int:
         """The retry budget for one request: the client's header if valid, else ours."""
