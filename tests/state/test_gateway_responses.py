@@ -6,19 +6,32 @@ HTTP server); conversation state is in memory or in the suite's PostgreSQL serve
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx2
 import openai
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
 from plano_asgi.config import PlanoConfig
-from tests.gateway.fakes import FakeProvider, Reply, error_reply, openai_completion, openai_stream
+from tests.gateway.fakes import (
+    FakeProvider,
+    Reply,
+    error_reply,
+    openai_chunk,
+    openai_completion,
+    openai_stream,
+)
 from tests.gateway.helpers import make_config, openai_client, provider, running
-from tests.support.servers import free_port
+from tests.support.servers import free_port, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -311,3 +324,36 @@ async def test_a_stream_cut_mid_way_ends_with_response_failed_and_is_not_kept() 
                 model="openai/gpt-4o", input="again", previous_response_id=failed.response.id
             )
     assert len(fake.requests) >= 1
+
+
+async def test_a_streamed_response_is_not_held_back() -> None:
+    """The provider sends its second chunk only once the client saw the first delta: a
+    gateway that buffered would wait forever (bounded here by ``fail_after``)."""
+    gate = asyncio.Event()
+
+    async def completions(request: Request) -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield openai_chunk({"role": "assistant", "content": "first"})
+            await gate.wait()
+            yield openai_chunk({"content": " second"})
+            yield openai_chunk({}, "stop")
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(chunks(), media_type="text/event-stream")
+
+    model = Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
+    deltas: list[str] = []
+    with anyio.fail_after(10):
+        async with serve(model) as upstream:
+            config = make_config([provider("openai/gpt-4o", upstream.url)])
+            async with running(config) as url:
+                client = openai_client(url)
+                stream = await client.responses.create(
+                    model="openai/gpt-4o", input="go", stream=True
+                )
+                async for event in stream:
+                    if event.type == "response.output_text.delta":
+                        deltas.append(event.delta)
+                        gate.set()
+                await client.close()
+    assert deltas == ["first", " second"]

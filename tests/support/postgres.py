@@ -55,7 +55,14 @@ class PostgresServer:
         self.log_path = self.base / "postgres.log"
         self.bin = _installed_binaries()
         if self.user is not None:
-            entry = pwd.getpwnam(self.user)
+            try:
+                entry = pwd.getpwnam(self.user)
+            except KeyError:
+                pytest.fail(
+                    "postgres refuses to run as root and this machine has no 'nobody' user "
+                    "to run it as; run the tests as a normal user",
+                    pytrace=False,
+                )
             os.chown(self.base, entry.pw_uid, entry.pw_gid)
             if not self._runs(self.bin):
                 self.bin = self._private_copy()
