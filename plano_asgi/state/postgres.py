@@ -45,16 +45,17 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     id                   text PRIMARY KEY,
     previous_response_id text,
     model                text NOT NULL DEFAULT '',
-    input_items          jsonb NOT NULL,
-    output_items         jsonb NOT NULL,
+    input_items          json NOT NULL,
+    output_items         json NOT NULL,
     created_at           timestamptz NOT NULL DEFAULT now()
 )
 """
-"""The one table, created on first use."""
+"""The one table, created on first use. ``json``, not ``jsonb``: a conversation may hold any
+text a client sent, and ``jsonb`` refuses ``\u0000``."""
 
 _INSERT = f"""
 INSERT INTO {TABLE} (id, previous_response_id, model, input_items, output_items, created_at)
-VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6)
+VALUES ($1, $2, $3, $4::json, $5::json, $6)
 ON CONFLICT (id) DO NOTHING
 """
 _SELECT = f"""
@@ -147,6 +148,8 @@ class PostgresStore:
         )
 
     async def get(self, response_id: str) -> StoredResponse | None:
+        if "\x00" in response_id:
+            return None  # no id of ours has one, and the server would refuse the query
         pool = await self._connected()
         try:
             row = await pool.fetchrow(_SELECT, response_id)

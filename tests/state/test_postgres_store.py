@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import asyncpg
 import pytest
 
@@ -64,6 +66,21 @@ async def test_a_new_store_on_the_same_database_reads_what_an_old_one_wrote(
     finally:
         await second.aclose()
     assert got == turn("resp_durable", "remember me")
+
+
+async def test_any_text_a_client_sent_is_kept_and_odd_ids_are_unknown(
+    postgres_url: str,
+) -> None:
+    store = PostgresStore(postgres_url)
+    odd = dataclasses.replace(
+        turn("resp_nul", "a\u0000b"), output_items=({"role": "assistant", "content": "\U0001f600"},)
+    )
+    try:
+        await store.put(odd)
+        assert await store.get("resp_nul") == odd
+        assert await store.get("resp_\x00") is None
+    finally:
+        await store.aclose()
 
 
 async def test_an_unreachable_database_is_a_503_naming_the_store_not_the_password() -> None:
