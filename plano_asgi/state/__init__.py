@@ -37,8 +37,8 @@ __all__ = [
 def store_from_config(storage: StateStorage) -> ConversationStore:
     """The store ``state_storage`` describes; opens no connection (that happens on first use).
 
-    Raises :class:`~plano_asgi.errors.ConfigError` when ``postgres`` is asked for and the
-    ``postgres`` extra (asyncpg) is not installed.
+    Raises :class:`~plano_asgi.errors.MissingExtraError` when ``postgres`` is asked for and
+    the ``postgres`` extra (asyncpg) is not installed.
     """
     if storage.type == "memory":
         from plano_asgi.state.memory import MemoryStore

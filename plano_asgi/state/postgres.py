@@ -19,20 +19,13 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from plano_asgi.errors import ConfigError, ConfigIssue, StateStoreError
+from plano_asgi.errors import ConfigError, ConfigIssue, MissingExtraError, StateStoreError
 from plano_asgi.state.base import StoredResponse
 
 try:
     import asyncpg
 except ImportError as exc:  # pragma: no cover - exercised without the extra
-    raise ConfigError(
-        [
-            ConfigIssue(
-                "state_storage.type",
-                f"'postgres' needs the postgres extra: pip install 'plano-asgi[postgres]' ({exc})",
-            )
-        ]
-    ) from exc
+    raise MissingExtraError("postgres", "state_storage type 'postgres'", exc) from exc
 
 __all__ = ["SCHEMA", "TABLE", "PostgresStore"]
 

@@ -129,17 +129,17 @@ def test_the_connection_string_takes_env_substitution(monkeypatch: pytest.Monkey
     assert store.where == "db.internal:6543/conv"
 
 
-def test_without_the_postgres_extra_the_config_error_names_it() -> None:
+def test_without_the_postgres_extra_the_error_names_it() -> None:
     code = (
         "import sys; sys.modules['asyncpg'] = None\n"
         "from plano_asgi.config.models import StateStorage\n"
-        "from plano_asgi.errors import ConfigError\n"
+        "from plano_asgi.errors import MissingExtraError\n"
         "from plano_asgi.state import store_from_config\n"
         "try:\n"
         "    store_from_config(StateStorage(type='postgres', connection_string='postgresql://h/d'))\n"
-        "except ConfigError as exc:\n"
+        "except MissingExtraError as exc:\n"
         "    print(exc)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "state_storage.type" in out.stdout
+    assert "state_storage type 'postgres' needs the postgres extra" in out.stdout
     assert "pip install 'plano-asgi[postgres]'" in out.stdout
