@@ -55,19 +55,37 @@ async def test_the_agent_listener_routes_the_path_once_per_request(
     assert ours == ["/v1/chat/completions"]
 
 
-async def test_the_model_gateway_routes_the_path_once_per_request(
+async def test_the_agent_listener_routes_a_responses_request_once(
     route_path_calls: list[tuple[Any, str]],
+) -> None:
+    weather = FakeAgent("weather")
+    with anyio.fail_after(10):
+        async with fakes(weather=weather) as url:
+            async with listener(listener_config({"weather": url["weather"]})) as srv:
+                reply = await srv.api.responses.create(model="m", input="rain in Paris?")
+                port = int(srv.url.rsplit(":", 1)[1])
+    assert reply.output_text == "weather says: rain in Paris?"
+    ours = [path for server, path in route_path_calls if server and server[1] == port]
+    assert ours == ["/v1/responses"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}),
+        ("/v1/responses", {"input": "hi"}),
+    ],
+)
+async def test_the_model_gateway_routes_the_path_once_per_request(
+    route_path_calls: list[tuple[Any, str]], path: str, body: dict[str, Any]
 ) -> None:
     with anyio.fail_after(10):
         async with FakeProvider("p") as fake:
             config = make_config([provider("openai/gpt-4o", fake.url)])
             async with ModelGateway(None, config=config) as gateway, serve(gateway) as srv:
                 async with httpx2.AsyncClient(base_url=srv.url) as http:
-                    response = await http.post(
-                        "/v1/chat/completions",
-                        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
-                    )
+                    response = await http.post(path, json={"model": "gpt-4o", **body})
                 port = int(srv.url.rsplit(":", 1)[1])
-    assert response.status_code == 200
-    ours = [path for server, path in route_path_calls if server and server[1] == port]
-    assert ours == ["/v1/chat/completions"]
+    assert response.status_code == 200, response.text
+    ours = [p for server, p in route_path_calls if server and server[1] == port]
+    assert ours == [path]
