@@ -19,14 +19,16 @@ or Anthropic's on ``/routing/v1/messages``.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from plano_asgi._asgi import ClientDisconnectedError, read_body, send_json
+from plano_asgi._asgi import header, read_body, send_json
 from plano_asgi.errors import PlanoError, RequestError
+from plano_asgi.exchange import BaseExchange
 from plano_asgi.gateway.anthropic import anthropic_error
 from plano_asgi.gateway.deps import GatewayDeps
 from plano_asgi.gateway.preferences import ModelChoice, conversation, inline_routes, targets_for
@@ -46,23 +48,32 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}
 async def serve_decision(
     deps: GatewayDeps, scope: Scope, receive: Receive, send: Send, api: str
 ) -> None:
-    """Answer one decision request (errors become the API's envelope here)."""
-    headers = {
-        key.decode("latin-1").lower(): value.decode("latin-1")
-        for key, value in scope.get("headers", ())
-    }
-    try:
-        answer = await _decide(deps, receive, api)
-    except ClientDisconnectedError:
-        return
-    except PlanoError as exc:
-        body = exc.to_dict()
-        if api == "anthropic":
-            body = anthropic_error(exc.status_code, body)
-        await send_json(send, exc.status_code, body, exc.headers())
-        return
-    answer["trace_id"] = _trace_id(headers.get("traceparent"))
-    await send_json(send, 200, answer)
+    """Answer one decision request (errors become the API's envelope at the edge)."""
+    await _Decision(deps, scope, receive, send, api).run()
+
+
+class _Decision(BaseExchange):
+    """One decision request: no provider call, so no race; the base's error edge."""
+
+    logger = logging.getLogger("plano_asgi.gateway")
+    unexpected_message = "The gateway failed unexpectedly; see its logs."
+
+    def __init__(self, deps: GatewayDeps, scope: Scope, receive: Receive, send: Send, api: str):
+        super().__init__(scope, receive, send)
+        self.deps = deps
+        self.api = api
+
+    async def run(self) -> None:
+        await self.guard(self._answer)
+
+    async def _answer(self) -> None:
+        answer = await _decide(self.deps, self.receive, self.api)
+        answer["trace_id"] = _trace_id(header(self.scope, b"traceparent"))
+        await send_json(self.send, 200, answer)
+
+    def error_body(self, error: PlanoError) -> dict[str, Any]:
+        body = error.to_dict()
+        return anthropic_error(error.status_code, body) if self.api == "anthropic" else body
 
 
 async def _decide(deps: GatewayDeps, receive: Receive, api: str) -> dict[str, Any]:
