@@ -156,73 +156,108 @@ async def relay_stream(
     ex: Exchange, call: ProviderCall, response: UpstreamResponse, chunks: Any, chunk: bytes | None
 ) -> Failure | None:
     """Relay an event stream, translating and filtering each event (see the module doc)."""
-    name = call.target.name
-    decoder = SSEDecoder()
-    adapter = _adapter(ex, call)
-    idle = call.timeouts.idle
-    guard = idle_guard(ex, call.timeouts)
-    seen: list[bytes] = []  # the bytes before the first event: maybe a JSON error
-    try:
-        with anyio.fail_after(call.timeouts.first_byte):
-            while True:
-                if chunk is None:
-                    failure = error_in_body(b"".join(seen), target=name, secret=call.secret)
-                    if failure is not None:
-                        return failure
-                    error = UpstreamError(
-                        f"Provider '{name}' ended the stream before any event.",
-                        hop="provider",
-                        target=name,
-                    )
-                    return Failure(error, retry=True, fall_back=True)
-                if sum(map(len, seen)) < MAX_ERROR_BODY:
-                    seen.append(chunk)
-                out = await _translate(ex, adapter, decoder, chunk)
-                if out or adapter.done:
-                    break
-                chunk = await next_chunk(chunks, guard)
-    except StreamFailedError as exc:
-        error = UpstreamError(f"Provider '{name}': {exc.message}", hop="provider", target=name)
-        return Failure(error, retry=True, fall_back=True)
-    ex.started = True
-    ex.status = 200
-    if ex.llm is not None:
-        ex.llm.first_token()
-    ex.trace.first_byte()
-    headers = [
-        *SSE_HEADERS,
-        (b"x-plano-model", name.encode("latin-1", "replace")),
-        *relayed_headers(response),
-    ]
-    await ex.send({"type": "http.response.start", "status": 200, "headers": headers})
-    if out:
-        await ex.send({"type": "http.response.body", "body": out, "more_body": True})
-    try:
-        while not adapter.done:
-            chunk = await next_chunk(chunks, guard)
-            if chunk is None:
-                raise StreamFailedError("the provider's stream ended without its end marker")
-            out = await _translate(ex, adapter, decoder, chunk)
-            if out:
-                await ex.send({"type": "http.response.body", "body": out, "more_body": True})
-        out = await _client_bytes(ex, adapter, adapter.finish())
-    except StreamFailedError as exc:
-        await ex.end_in_band(f"Provider '{name}': {exc.message}; the answer is incomplete.")
-    except (TimeoutError, httpx2.TimeoutException):
-        await ex.end_in_band(
-            f"Provider '{name}' stalled: no data for {idle:g}s; the answer is incomplete."
-        )
-    except httpx2.TransportError as exc:
-        await ex.end_in_band(
-            f"Provider '{name}' connection failed mid-stream ({type(exc).__name__}); "
-            "the answer is incomplete."
-        )
-    except PlanoError as exc:
-        await ex.end_in_band(exc.message)
-    else:
-        await ex.send({"type": "http.response.body", "body": out, "more_body": False})
-        await _drain(chunks, min(idle, 1.0))
+    stream = _Stream(ex, call, chunks)
+    first = await stream.first_events(chunk)
+    if isinstance(first, Failure):
+        return first  # nothing was sent: the caller may retry or fall back
+    await stream.start(response, first)
+    await stream.relay_rest()
     return None
+
+
+class _Stream:
+    """One provider stream on its way to the client: the decoder, the adapter, the limits."""
+
+    def __init__(self, ex: Exchange, call: ProviderCall, chunks: Any) -> None:
+        self.ex = ex
+        self.call = call
+        self.name = call.target.name
+        self.chunks = chunks
+        self.decoder = SSEDecoder()
+        self.adapter = _adapter(ex, call)
+        self.guard = idle_guard(ex, call.timeouts)
+
+    async def _translate(self, chunk: bytes) -> bytes:
+        return await _translate(self.ex, self.adapter, self.decoder, chunk)
+
+    async def first_events(self, chunk: bytes | None) -> bytes | Failure:
+        """The client's bytes of the provider's first event(s), within ``first_byte``; a
+        :class:`Failure` when the provider fails, stalls or ends before any event."""
+        seen: list[bytes] = []  # the bytes before the first event: maybe a JSON error
+        try:
+            with anyio.fail_after(self.call.timeouts.first_byte):
+                while True:
+                    if chunk is None:
+                        return self._ended_early(b"".join(seen))
+                    if sum(map(len, seen)) < MAX_ERROR_BODY:
+                        seen.append(chunk)
+                    out = await self._translate(chunk)
+                    if out or self.adapter.done:
+                        return out
+                    chunk = await next_chunk(self.chunks, self.guard)
+        except StreamFailedError as exc:
+            error = UpstreamError(
+                f"Provider '{self.name}': {exc.message}", hop="provider", target=self.name
+            )
+            return Failure(error, retry=True, fall_back=True)
+
+    def _ended_early(self, seen: bytes) -> Failure:
+        failure = error_in_body(seen, target=self.name, secret=self.call.secret)
+        if failure is not None:
+            return failure
+        error = UpstreamError(
+            f"Provider '{self.name}' ended the stream before any event.",
+            hop="provider",
+            target=self.name,
+        )
+        return Failure(error, retry=True, fall_back=True)
+
+    async def start(self, response: UpstreamResponse, first: bytes) -> None:
+        """Send the response headers and the first event(s): no retry after this."""
+        ex = self.ex
+        ex.started = True
+        ex.status = 200
+        if ex.llm is not None:
+            ex.llm.first_token()
+        ex.trace.first_byte()
+        headers = [
+            *SSE_HEADERS,
+            (b"x-plano-model", self.name.encode("latin-1", "replace")),
+            *relayed_headers(response),
+        ]
+        await ex.send({"type": "http.response.start", "status": 200, "headers": headers})
+        if first:
+            await ex.send({"type": "http.response.body", "body": first, "more_body": True})
+
+    async def relay_rest(self) -> None:
+        """Relay the events after the first to the provider's end marker; any failure on
+        the way ends the stream with one in-band error event."""
+        ex, name, idle = self.ex, self.name, self.call.timeouts.idle
+        try:
+            while not self.adapter.done:
+                chunk = await next_chunk(self.chunks, self.guard)
+                if chunk is None:
+                    raise StreamFailedError("the provider's stream ended without its end marker")
+                out = await self._translate(chunk)
+                if out:
+                    await ex.send({"type": "http.response.body", "body": out, "more_body": True})
+            out = await _client_bytes(ex, self.adapter, self.adapter.finish())
+        except StreamFailedError as exc:
+            await ex.end_in_band(f"Provider '{name}': {exc.message}; the answer is incomplete.")
+        except (TimeoutError, httpx2.TimeoutException):
+            await ex.end_in_band(
+                f"Provider '{name}' stalled: no data for {idle:g}s; the answer is incomplete."
+            )
+        except httpx2.TransportError as exc:
+            await ex.end_in_band(
+                f"Provider '{name}' connection failed mid-stream ({type(exc).__name__}); "
+                "the answer is incomplete."
+            )
+        except PlanoError as exc:
+            await ex.end_in_band(exc.message)
+        else:
+            await ex.send({"type": "http.response.body", "body": out, "more_body": False})
+            await _drain(self.chunks, min(idle, 1.0))
 
 
 async def _drain(chunks: Any, seconds: float) -> None:
