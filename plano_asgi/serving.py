@@ -71,7 +71,7 @@ def build_listener_app(config: PlanoConfig, listener: AgentListener | ModelListe
         return PlanoMiddleware(None, config=config, listener=listener.name)
     from plano_asgi.gateway.app import ModelGateway
 
-    return ModelGateway(None, config=config)
+    return ModelGateway.from_config(config)
 
 
 def plan_servers(

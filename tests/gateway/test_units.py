@@ -15,12 +15,15 @@ from plano_asgi.gateway.anthropic_inbound import (
     openai_to_anthropic_response,
 )
 from plano_asgi.gateway.anthropic_stream import OpenAIToAnthropic
+from plano_asgi.gateway.app import ModelGateway
 from plano_asgi.gateway.providers import auth_headers, endpoint_for
 from plano_asgi.gateway.ratelimit import MemoryTokenLimiter, estimate_tokens
 from plano_asgi.gateway.resolution import ModelResolver
 from plano_asgi.gateway.retry import RetryPolicy, retry_after_seconds
+from plano_asgi.gateway.setup import GatewaySetup
 from plano_asgi.gateway.streams import StreamFailedError
 from plano_asgi.sse import ServerSentEvent
+from tests.gateway.helpers import make_config, provider
 
 
 def config(providers: list[dict[str, Any]], **top: Any) -> PlanoConfig:
@@ -289,3 +292,34 @@ async def test_listener_filter_ids_are_built_from_the_config() -> None:
         assert gateway._deps.input_filters.ids == ("pii",)
         assert gateway._deps.output_filters is None
         assert gateway._deps.retry.retries_for(None) == 4
+
+
+@pytest.mark.anyio
+async def test_from_config_resolves_once_and_the_constructor_serves_a_resolved_setup() -> None:
+    config = make_config([provider("openai/gpt-4o", "http://127.0.0.1:9")])
+    setup = GatewaySetup.from_config(config, retry=RetryPolicy(max_retries=1))
+    gateway = ModelGateway(setup=setup)
+    assert gateway.config is config
+    assert gateway._deps is setup.deps
+    assert setup.deps.retry.retries_for(None) == 1
+    assert [m["id"] for m in setup.models["data"]] == ["openai/gpt-4o"]
+    client = setup.deps.client
+    await gateway.aclose()
+    assert client.is_closed  # the setup made it, so closing the gateway closed it
+    built = ModelGateway.from_config(config)
+    assert built.config is config
+    assert built.setup is not setup
+    await built.aclose()
+    with pytest.raises(TypeError, match="config= or setup="):
+        ModelGateway(config=config, setup=setup)
+    with pytest.raises(TypeError, match="needs config="):
+        ModelGateway()
+
+
+@pytest.mark.anyio
+async def test_a_setup_leaves_your_client_open() -> None:
+    config = make_config([provider("openai/gpt-4o", "http://127.0.0.1:9")])
+    async with httpx2.AsyncClient() as yours:
+        async with ModelGateway.from_config(config, client=yours) as gateway:
+            assert gateway._client is yours
+        assert not yours.is_closed
