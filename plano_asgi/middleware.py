@@ -22,7 +22,7 @@ All per-request state lives on a per-request ``_Exchange``
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,22 +33,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from plano_asgi._asgi import route_path, send_json
 from plano_asgi._lifecycle import AsyncCloseable, close_after_shutdown, serve_lifespan
 from plano_asgi.agent_tools.origin import LISTENER_URL, listener_url
-from plano_asgi.agent_tools.server import AgentToolServer
-from plano_asgi.config import HopTimeouts, PlanoConfig, load_config
-from plano_asgi.config.apps import import_agent_apps
-from plano_asgi.errors import ConfigError, ConfigIssue, RequestError
+from plano_asgi.config import PlanoConfig
+from plano_asgi.errors import RequestError
 from plano_asgi.filters.base import Filter
-from plano_asgi.filters.chain import FilterChain
 from plano_asgi.listener.client_api import ChatApi, ClientApi
 from plano_asgi.listener.exchange import _Exchange
-from plano_asgi.listener.runtime import FilterSource, ListenerRuntime
-from plano_asgi.listener.selection import Selector
-from plano_asgi.listener.transport import AgentTarget
-from plano_asgi.outbound import outbound_client
+from plano_asgi.listener.runtime import FilterSource
+from plano_asgi.listener.setup import ListenerSetup
 from plano_asgi.routing.base import Router
-from plano_asgi.routing.factory import build_routers, load_local_router
 from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
-from plano_asgi.telemetry.stream_span import tracer as library_tracer
 
 if TYPE_CHECKING:
     from plano_asgi.state import ConversationStore
@@ -72,7 +65,10 @@ class PlanoMiddleware(AsyncCloseable):
     Wrap an app (``PlanoMiddleware(app, config=...)``), add it with
     ``Middleware(PlanoMiddleware, config=...)``, mount it (``Mount("/plano",
     app=PlanoMiddleware(config=...))``) or serve it alone. ``listener`` names the agent
-    listener when the config has several.
+    listener when the config has several. The configuration is resolved once, by
+    :meth:`from_config` (a :class:`~plano_asgi.listener.setup.ListenerSetup`);
+    ``PlanoMiddleware(app, config=..., ...)`` does the same, and ``PlanoMiddleware(app,
+    setup=setup)`` serves a setup you resolved.
 
     Inject ``router`` to replace the configured router, ``client`` to share your own
     ``httpx2.AsyncClient`` (you keep ownership), ``filters`` (a ``FilterRegistry``-like
@@ -100,7 +96,8 @@ class PlanoMiddleware(AsyncCloseable):
         app: ASGIApp | None = None,
         /,
         *,
-        config: PlanoConfig | str | Path,
+        config: PlanoConfig | str | Path | None = None,
+        setup: ListenerSetup | None = None,
         listener: str | None = None,
         router: Router | None = None,
         client: httpx2.AsyncClient | None = None,
@@ -111,123 +108,81 @@ class PlanoMiddleware(AsyncCloseable):
         metrics_path: str | None = _METRICS,
         state: ConversationStore | None = None,
     ) -> None:
+        """Serve ``setup`` (see :meth:`from_config`), or resolve ``config`` with the options
+        first, as :meth:`from_config` does."""
+        if setup is None:
+            if config is None:
+                raise TypeError("PlanoMiddleware needs config= (or a resolved setup=)")
+            setup = ListenerSetup.from_config(
+                config,
+                listener=listener,
+                router=router,
+                client=client,
+                filters=filters,
+                agents=agents,
+                tracer=tracer,
+                metrics=metrics,
+                state=state,
+            )
+        elif config is not None:
+            raise TypeError("pass config= or setup=, not both")
         self.app = app
-        self.config = config if isinstance(config, PlanoConfig) else load_config(config)
-        try:
-            self.listener = self.config.agent_listener(listener)
-        except KeyError as exc:
-            raise ConfigError([ConfigIssue("listeners", str(exc.args[0]))]) from None
-        self._owns_client = client is None
-        self.client = client if client is not None else outbound_client()
-        self._owned_filters: Any = None
-        self._closed = False
-        self._owned_state: ConversationStore | None = None
-        if state is None and self.config.state_storage is not None:
-            from plano_asgi.state import store_from_config
-
-            state = self._owned_state = store_from_config(self.config.state_storage)
-        targets = self._targets(agents or {})
-        if router is not None:
-            fallback = None if router.name == "local_v1" else load_local_router()
-            selector = Selector(self.listener, router, fallback)
-        else:
-            plan = build_routers(self.config, self.listener, client=self.client)
-            if plan.note and len(self.listener.agents) > 1:
-                logger.warning("listener %s: %s", self.listener.name, plan.note)
-            selector = Selector(self.listener, plan.primary, plan.fallback)
-        self.runtime = ListenerRuntime(
-            listener=self.listener,
-            selector=selector,
-            targets=targets,
-            client=self.client,
-            filters=self._filter_source(filters),
-            tracing=self.config.tracing,
-            # One tracer per listener; a proxy until an SDK is installed, then the real one.
-            tracer=tracer if tracer is not None else library_tracer(),
-            metrics=metrics,
-            filter_types={f.id: f.type for f in self.config.filters},
-            conversations=state,
-        )
-        self.metrics = metrics
-        tools = self.listener.agent_tools
-        self.agent_tools: AgentToolServer | None = None
+        self.setup = setup
+        self.config = setup.config
+        self.listener = setup.listener
+        self.runtime = setup.runtime
+        self.client = setup.runtime.client
+        self.metrics = setup.runtime.metrics
+        self.agent_tools = setup.agent_tools
         """The ``/mcp`` endpoint (None when ``agent_tools.enabled`` is false)."""
-        if tools.enabled:
-            exposed = tools.agents or tuple(agent.id for agent in self.listener.agents)
-            self.agent_tools = AgentToolServer(self.runtime, exposed)
+        self._closed = False
+        tools = self.listener.agent_tools
         self._tools_path = tools.path if tools.enabled else None
         self._owned_paths = tuple(
             p for p in (*_TURNS, _MODELS, _HEALTH, metrics_path, self._tools_path) if p
         )
         self._metrics_path = metrics_path
 
-    # -- construction helpers -------------------------------------------------------------
-
-    def _targets(self, apps: Mapping[str, ASGIApp]) -> dict[str, AgentTarget]:
-        listed = {agent.id for agent in self.listener.agents}
-        issues = [
-            ConfigIssue("agents=", f"'{name}' is not an agent of listener '{self.listener.name}'")
-            for name in apps
-            if name not in listed
-        ]
-        # In-process agents you did not inject, imported next to the config file.
-        imported, import_issues = import_agent_apps(
-            self.config, [agent.id for agent in self.listener.agents if agent.id not in apps]
+    @classmethod
+    def from_config(
+        cls,
+        config: PlanoConfig | str | Path,
+        app: ASGIApp | None = None,
+        *,
+        listener: str | None = None,
+        router: Router | None = None,
+        client: httpx2.AsyncClient | None = None,
+        filters: FilterSource | Mapping[str, Filter] | None = None,
+        agents: Mapping[str, ASGIApp] | None = None,
+        tracer: Tracer | None = None,
+        metrics: PlanoMetrics | None = None,
+        metrics_path: str | None = _METRICS,
+        state: ConversationStore | None = None,
+    ) -> PlanoMiddleware:
+        """The middleware of one agent listener of ``config``, resolved by
+        :meth:`ListenerSetup.from_config <plano_asgi.listener.setup.ListenerSetup.from_config>`."""
+        setup = ListenerSetup.from_config(
+            config,
+            listener=listener,
+            router=router,
+            client=client,
+            filters=filters,
+            agents=agents,
+            tracer=tracer,
+            metrics=metrics,
+            state=state,
         )
-        issues.extend(import_issues)
-        failed = {issue.path for issue in import_issues}
-        targets: dict[str, AgentTarget] = {}
-        for agent in self.listener.agents:
-            try:
-                definition = self.config.agent(agent.id)
-            except KeyError:
-                issues.append(ConfigIssue("agents", f"agent '{agent.id}' is not declared"))
-                continue
-            timeouts = _merge_timeouts(self.listener.timeouts, definition.timeouts)
-            if f"agents.{agent.id}.app" in failed:
-                continue
-            app = apps[agent.id] if agent.id in apps else imported.get(agent.id)
-            if app is None and definition.url is None:
-                issues.append(ConfigIssue(f"agents.{agent.id}", "needs a url or an app"))
-                continue
-            targets[agent.id] = AgentTarget(
-                agent.id, definition.url, app, timeouts, api=definition.api
-            )
-        if issues:
-            raise ConfigError(issues)
-        return targets
-
-    def _filter_source(
-        self, filters: FilterSource | Mapping[str, Filter] | None
-    ) -> FilterSource | None:
-        if isinstance(filters, Mapping):
-            return _MappingFilters(filters)
-        if filters is not None:
-            return filters
-        needed = self.listener.input_filters or any(a.input_filters for a in self.listener.agents)
-        if not needed:
-            return None
-        from plano_asgi.filters.registry import FilterRegistry
-
-        registry = FilterRegistry(self.config, client=self.client)
-        self._owned_filters = registry
-        return registry
+        return cls(app, setup=setup, metrics_path=metrics_path)
 
     # -- lifecycle --------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Close what the middleware created (HTTP client, filter registry, state store)."""
+        """Close what the middleware's setup created (HTTP client, filters, agent tools,
+        state store)."""
         if self._closed:
             return
         self._closed = True
-        if self.agent_tools is not None:
-            await self.agent_tools.aclose()
-        if self._owned_filters is not None:
-            await self._owned_filters.aclose()
-        if self._owned_state is not None:
-            await self._owned_state.aclose()
-        if self._owns_client:
-            await self.client.aclose()
+        await self.setup.aclose()
 
     # -- ASGI -------------------------------------------------------------------------------
 
@@ -316,31 +271,6 @@ class PlanoMiddleware(AsyncCloseable):
             return message
 
         return receive_then_warm
-
-
-def _merge_timeouts(base: HopTimeouts | None, own: HopTimeouts | None) -> HopTimeouts:
-    """The agent's own timeouts over the listener's, field by field.
-
-    An agent that sets only ``idle`` keeps the listener's ``connect`` and ``first_byte``
-    (fields it leaves out fall back to the listener, then to the defaults).
-    """
-    merged = base or HopTimeouts()
-    if own is None:
-        return merged
-    return merged.model_copy(update={name: getattr(own, name) for name in own.model_fields_set})
-
-
-class _MappingFilters:
-    """Chains from a plain ``{id: Filter}`` mapping (tests, or filters built in code)."""
-
-    def __init__(self, filters: Mapping[str, Filter]) -> None:
-        self._filters = dict(filters)
-
-    def chain(self, ids: Sequence[str]) -> FilterChain:
-        try:
-            return FilterChain([self._filters[fid] for fid in ids])
-        except KeyError as exc:
-            raise ConfigError([ConfigIssue("filters=", f"no filter '{exc.args[0]}'")]) from None
 
 
 _NOT_FOUND = RequestError("Not Found", status_code=404, code="not_found")

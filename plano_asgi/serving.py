@@ -68,7 +68,7 @@ def build_listener_app(config: PlanoConfig, listener: AgentListener | ModelListe
     if isinstance(listener, AgentListener):
         from plano_asgi.middleware import PlanoMiddleware
 
-        return PlanoMiddleware(None, config=config, listener=listener.name)
+        return PlanoMiddleware.from_config(config, listener=listener.name)
     from plano_asgi.gateway.app import ModelGateway
 
     return ModelGateway.from_config(config)

@@ -94,4 +94,4 @@ class ScriptedRouter:
 def no_local_router(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make ``local_v1`` unavailable, so fallbacks go to the default agent deterministically."""
     monkeypatch.setattr("plano_asgi.routing.factory.load_local_router", lambda: None)
-    monkeypatch.setattr("plano_asgi.middleware.load_local_router", lambda: None)
+    monkeypatch.setattr("plano_asgi.listener.setup.load_local_router", lambda: None)

@@ -43,7 +43,7 @@ class _Lines(logging.Handler):
 @pytest.fixture
 def no_local_router(monkeypatch: pytest.MonkeyPatch) -> None:
     """No ``local_v1`` fallback, so a failing router falls back to the default agent."""
-    monkeypatch.setattr("plano_asgi.middleware.load_local_router", lambda: None)
+    monkeypatch.setattr("plano_asgi.listener.setup.load_local_router", lambda: None)
 
 
 @pytest.fixture
