@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -298,101 +299,150 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
     return time.perf_counter() - start
 
 
+PER_WORKER = 10
+"""Requests each concurrent worker sends per round."""
+
+
+@dataclass
+class Measured:
+    """Every figure of one run, for :func:`report`."""
+
+    direct: list[float] = field(default_factory=list)
+    via: list[float] = field(default_factory=list)
+    cpu_gateway: float = 0.0
+    cpu_provider: float = 0.0
+    ttft: dict[str, list[float]] = field(default_factory=lambda: {"direct": [], "gateway": []})
+    complete: dict[str, list[float]] = field(default_factory=lambda: {"direct": [], "gateway": []})
+    conc: dict[str, list[float]] = field(default_factory=lambda: {"direct": [], "gateway": []})
+    wall: dict[str, float] = field(default_factory=lambda: {"direct": 0.0, "gateway": 0.0})
+    rss: dict[str, float] = field(default_factory=dict)
+    load: dict[str, float] = field(default_factory=dict)
+    asgi_times: list[float] = field(default_factory=list)
+    asgi_direct: list[float] = field(default_factory=list)
+
+    @property
+    def added(self) -> list[float]:
+        return [g - d for g, d in zip(self.via, self.direct, strict=True)]
+
+
+class Paths:
+    """The provider directly and through the gateway, called with one pooled client."""
+
+    def __init__(self, client: httpx2.AsyncClient, provider_port: int, gateway_port: int):
+        self.client = client
+        self.urls = {
+            "direct": f"http://127.0.0.1:{provider_port}/v1/chat/completions",
+            "gateway": f"http://127.0.0.1:{gateway_port}/v1/chat/completions",
+        }
+
+    async def post(self, name: str) -> None:
+        response = await self.client.post(self.urls[name], json=BODY)
+        assert response.status_code == 200, response.text
+
+    async def first_token(self, name: str) -> tuple[float, float]:
+        """Seconds to the first content event, and to the end of the stream."""
+        start = time.perf_counter()
+        ttft = 0.0
+        body = {**BODY, "stream": True}
+        async with self.client.stream("POST", self.urls[name], json=body) as response:
+            async for chunk in response.aiter_raw():
+                if not ttft and b'"content": "Hotel' in chunk.replace(b'":"', b'": "'):
+                    ttft = time.perf_counter() - start
+            assert response.status_code == 200
+        return ttft, time.perf_counter() - start
+
+
+def interleaved(i: int) -> tuple[str, str]:
+    """Which path goes first in pair ``i``: each goes first half the time."""
+    return ("direct", "gateway") if i % 2 else ("gateway", "direct")
+
+
+async def warm_up(paths: Paths) -> None:
+    for _ in range(200):  # warm both paths and the pools
+        for name in ("direct", "gateway"):
+            await paths.post(name)
+            await paths.first_token(name)
+
+
+async def sequential(paths: Paths, requests: int, m: Measured, pids: dict[str, int]) -> None:
+    cpu_gateway, cpu_provider = cpu_seconds(pids["gateway"]), cpu_seconds(pids["direct"])
+    for i in range(requests):
+        for name in interleaved(i):
+            (m.direct if name == "direct" else m.via).append(
+                await timed(lambda name=name: paths.post(name))  # type: ignore[misc]
+            )
+    m.cpu_gateway = (cpu_seconds(pids["gateway"]) - cpu_gateway) / requests
+    m.cpu_provider = (cpu_seconds(pids["direct"]) - cpu_provider) / (2 * requests)
+
+
+async def streaming(paths: Paths, pairs: int, m: Measured) -> None:
+    for i in range(pairs):
+        for name in interleaved(i):
+            first, total = await paths.first_token(name)
+            m.ttft[name].append(first)
+            m.complete[name].append(total)
+
+
+async def concurrent(ports: dict[str, int], args: argparse.Namespace, m: Measured) -> None:
+    """Rounds of ``concurrency`` workers per path, each on its own raw connection."""
+    payload = json.dumps(BODY).encode()
+    pools = {
+        name: [await RawConnection.open(port) for _ in range(args.concurrency)]
+        for name, port in ports.items()
+    }
+
+    async def worker(conn: RawConnection, name: str) -> None:
+        for _ in range(PER_WORKER):
+            start = time.perf_counter()
+            status = await conn.post("/v1/chat/completions", payload)
+            m.conc[name].append(time.perf_counter() - start)
+            assert status == 200
+
+    for round_index in range(args.rounds):
+        for name in interleaved(round_index):
+            start = time.perf_counter()
+            await asyncio.gather(*(worker(conn, name) for conn in pools[name]))
+            m.wall[name] += time.perf_counter() - start
+    for conns in pools.values():
+        for conn in conns:
+            await conn.close()
+
+
 async def main(args: argparse.Namespace) -> str:
     provider_port, gateway_port = free_port(), free_port()
-    direct_url = f"http://127.0.0.1:{provider_port}/v1/chat/completions"
-    gateway_url = f"http://127.0.0.1:{gateway_port}/v1/chat/completions"
     limits = httpx2.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=30)
+    m = Measured()
     with (
         child("provider", provider_port, 0) as provider,
         child("gateway", gateway_port, provider_port) as gw,
     ):
+        pids = {"direct": provider.pid, "gateway": gw.pid}
         async with httpx2.AsyncClient(limits=limits, timeout=30) as client:
+            paths = Paths(client, provider_port, gateway_port)
+            await warm_up(paths)
+            m.rss["start"] = rss_mib(gw.pid)
+            m.load["start"] = os.getloadavg()[0]
+            await sequential(paths, args.requests, m, pids)
+            await streaming(paths, args.requests // 2, m)
+            m.rss["seq"] = rss_mib(gw.pid)
+            await concurrent({"direct": provider_port, "gateway": gateway_port}, args, m)
+            m.rss["conc"] = rss_mib(gw.pid)
+        m.asgi_times, m.asgi_direct = await in_process(provider_port, args.requests)
+        m.load["end"] = os.getloadavg()[0]
+    return report(args, m)
 
-            async def post(url: str) -> None:
-                response = await client.post(url, json=BODY)
-                assert response.status_code == 200, response.text
 
-            async def first_token(url: str) -> tuple[float, float]:
-                start = time.perf_counter()
-                ttft = 0.0
-                body = {**BODY, "stream": True}
-                async with client.stream("POST", url, json=body) as response:
-                    async for chunk in response.aiter_raw():
-                        if not ttft and b'"content": "Hotel' in chunk.replace(b'":"', b'": "'):
-                            ttft = time.perf_counter() - start
-                    assert response.status_code == 200
-                return ttft, time.perf_counter() - start
-
-            for _ in range(200):  # warm both paths and the pools
-                await post(direct_url)
-                await post(gateway_url)
-                await first_token(direct_url)
-                await first_token(gateway_url)
-            rss_start = rss_mib(gw.pid)
-
-            direct: list[float] = []
-            via: list[float] = []
-            load_start = os.getloadavg()[0]
-            cpu_gateway = cpu_seconds(gw.pid)
-            cpu_provider = cpu_seconds(provider.pid)
-            for i in range(args.requests):
-                pair = [direct_url, gateway_url] if i % 2 else [gateway_url, direct_url]
-                for url in pair:
-                    (direct if url == direct_url else via).append(
-                        await timed(lambda url=url: post(url))  # type: ignore[misc]
-                    )
-            added = [g - d for g, d in zip(via, direct, strict=True)]
-            cpu_gateway = (cpu_seconds(gw.pid) - cpu_gateway) / args.requests
-            cpu_provider = (cpu_seconds(provider.pid) - cpu_provider) / (2 * args.requests)
-
-            ttft_direct: list[float] = []
-            ttft_via: list[float] = []
-            total_direct: list[float] = []
-            total_via: list[float] = []
-            for i in range(args.requests // 2):
-                pair = [direct_url, gateway_url] if i % 2 else [gateway_url, direct_url]
-                for url in pair:
-                    first, total = await first_token(url)
-                    if url == direct_url:
-                        ttft_direct.append(first)
-                        total_direct.append(total)
-                    else:
-                        ttft_via.append(first)
-                        total_via.append(total)
-            rss_seq = rss_mib(gw.pid)
-
-            conc: dict[str, list[float]] = {"direct": [], "gateway": []}
-            wall: dict[str, float] = {"direct": 0.0, "gateway": 0.0}
-            per_worker = 10
-            payload = json.dumps(BODY).encode()
-            ports = {"direct": provider_port, "gateway": gateway_port}
-            pools = {
-                name: [await RawConnection.open(port) for _ in range(args.concurrency)]
-                for name, port in ports.items()
-            }
-            for round_index in range(args.rounds):
-                order = ["direct", "gateway"] if round_index % 2 else ["gateway", "direct"]
-                for name in order:
-
-                    async def worker(conn: RawConnection, name: str = name) -> None:
-                        for _ in range(per_worker):
-                            start = time.perf_counter()
-                            status = await conn.post("/v1/chat/completions", payload)
-                            conc[name].append(time.perf_counter() - start)
-                            assert status == 200
-
-                    start = time.perf_counter()
-                    await asyncio.gather(*(worker(conn) for conn in pools[name]))
-                    wall[name] += time.perf_counter() - start
-            for conns in pools.values():
-                for conn in conns:
-                    await conn.close()
-            rss_conc = rss_mib(gw.pid)
-        asgi_times, asgi_direct = await in_process(provider_port, args.requests)
-        load_end = os.getloadavg()[0]
-
-    total = args.rounds * args.concurrency * per_worker
+def report(args: argparse.Namespace, m: Measured) -> str:
+    """The results as Markdown (bench/results/gateway.md)."""
+    direct, via, added = m.direct, m.via, m.added
+    cpu_gateway, cpu_provider = m.cpu_gateway, m.cpu_provider
+    asgi_times, asgi_direct = m.asgi_times, m.asgi_direct
+    conc, wall = m.conc, m.wall
+    ttft_direct, ttft_via = m.ttft["direct"], m.ttft["gateway"]
+    total_direct, total_via = m.complete["direct"], m.complete["gateway"]
+    rss_start, rss_seq, rss_conc = m.rss["start"], m.rss["seq"], m.rss["conc"]
+    load_start, load_end = m.load["start"], m.load["end"]
+    total = args.rounds * args.concurrency * PER_WORKER
     rows = [
         "# Model gateway overhead",
         "",
@@ -477,7 +527,7 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--out", default="bench/results/gateway.md")
     arguments = parser.parse_args()
-    report = asyncio.run(main(arguments))
-    print(report)
+    text = asyncio.run(main(arguments))
+    print(text)
     if arguments.out:
-        Path(arguments.out).write_text(report)
+        Path(arguments.out).write_text(text)

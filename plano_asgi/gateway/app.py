@@ -152,36 +152,7 @@ class ModelGateway(AsyncCloseable):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            path = route_path(scope)
-            api = _ROUTES.get(path)
-            if api is not None:
-                if scope["method"] == "POST":
-                    await Exchange(self._deps, scope, receive, send, api, path).run()  # type: ignore[arg-type]
-                else:
-                    await _method_not_allowed(send, "POST")
-                return
-            if path == "/v1/responses":
-                if scope["method"] == "POST":
-                    await self._responses()(scope, receive, send)
-                else:
-                    await _method_not_allowed(send, "POST")
-                return
-            decision = DECISION_ROUTES.get(path)
-            if decision is not None:
-                if scope["method"] == "POST":
-                    await serve_decision(self._deps, scope, receive, send, decision)
-                else:
-                    await _method_not_allowed(send, "POST")
-                return
-            if path == "/v1/models":
-                await send_json(send, 200, self.setup.models)
-                return
-            if path == "/healthz":
-                await send_json(send, 200, {"status": "ok", "listener": self._deps.listener})
-                return
-            if path == "/metrics":
-                if not await serve_metrics(scope, receive, send, self._deps.metrics):
-                    await _method_not_allowed(send, "GET")
+            if await self._serve_own(route_path(scope), scope, receive, send):
                 return
         elif scope["type"] == "lifespan":
             if self.app is None:
@@ -193,6 +164,30 @@ class ModelGateway(AsyncCloseable):
             await self.app(scope, receive, send)
         elif scope["type"] == "http":
             await send_json(send, 404, _NOT_FOUND.to_dict())
+
+    async def _serve_own(self, path: str, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Serve ``path`` when it is one of the gateway's; False for every other path."""
+        api = _ROUTES.get(path)
+        decision = DECISION_ROUTES.get(path)
+        if api is not None or decision is not None or path == "/v1/responses":
+            if scope["method"] != "POST":
+                await _method_not_allowed(send, "POST")
+            elif api is not None:
+                await Exchange(self._deps, scope, receive, send, api, path).run()  # type: ignore[arg-type]
+            elif decision is not None:
+                await serve_decision(self._deps, scope, receive, send, decision)
+            else:
+                await self._responses()(scope, receive, send)
+        elif path == "/v1/models":
+            await send_json(send, 200, self.setup.models)
+        elif path == "/healthz":
+            await send_json(send, 200, {"status": "ok", "listener": self._deps.listener})
+        elif path == "/metrics":
+            if not await serve_metrics(scope, receive, send, self._deps.metrics):
+                await _method_not_allowed(send, "GET")
+        else:
+            return False
+        return True
 
     def _responses(self) -> ResponsesEndpoint:
         # Built on first use: a gateway that never sees /v1/responses never imports it.
