@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from plano_asgi._asgi import route_path, send_json
 from plano_asgi._lifecycle import AsyncCloseable, close_after_shutdown, serve_lifespan
 from plano_asgi.agent_tools.origin import LISTENER_URL, listener_url
+from plano_asgi.agent_tools.server import AgentToolServer
 from plano_asgi.config import PlanoConfig
 from plano_asgi.errors import RequestError
 from plano_asgi.filters.base import Filter
@@ -133,10 +134,13 @@ class PlanoMiddleware(AsyncCloseable):
         self.runtime = setup.runtime
         self.client = setup.runtime.client
         self.metrics = setup.runtime.metrics
-        self.agent_tools = setup.agent_tools
-        """The ``/mcp`` endpoint (None when ``agent_tools.enabled`` is false)."""
-        self._closed = False
         tools = self.listener.agent_tools
+        self.agent_tools: AgentToolServer | None = None
+        """The ``/mcp`` endpoint (None when ``agent_tools.enabled`` is false)."""
+        if tools.enabled:
+            exposed = tools.agents or tuple(agent.id for agent in self.listener.agents)
+            self.agent_tools = AgentToolServer(self.runtime, exposed)
+        self._closed = False
         self._tools_path = tools.path if tools.enabled else None
         self._owned_paths = tuple(
             p for p in (*_TURNS, _MODELS, _HEALTH, metrics_path, self._tools_path) if p
@@ -182,6 +186,8 @@ class PlanoMiddleware(AsyncCloseable):
         if self._closed:
             return
         self._closed = True
+        if self.agent_tools is not None:
+            await self.agent_tools.aclose()
         await self.setup.aclose()
 
     # -- ASGI -------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 :meth:`ListenerSetup.from_config` turns a config (or its path) and the caller's options into
 what :class:`~plano_asgi.middleware.PlanoMiddleware` serves with: the listener, the agents'
 targets (in-process apps imported next to the config), the router and its fallback, the
-filter source, the ``/mcp`` agent tools, and the :class:`~plano_asgi.listener.runtime.
+filter source, the conversation store, and the :class:`~plano_asgi.listener.runtime.
 ListenerRuntime` every exchange shares. It remembers what it created, so
 :meth:`ListenerSetup.aclose` closes exactly that; what the caller passed stays the caller's.
 """
@@ -20,7 +20,6 @@ import httpx2
 from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp
 
-from plano_asgi.agent_tools.server import AgentToolServer
 from plano_asgi.config import AgentListener, HopTimeouts, PlanoConfig, load_config
 from plano_asgi.config.apps import import_agent_apps
 from plano_asgi.errors import ConfigError, ConfigIssue
@@ -51,11 +50,8 @@ class ListenerSetup:
     listener: AgentListener
     runtime: ListenerRuntime
     """Shared by every exchange: targets, selector, client, filters, telemetry."""
-    agent_tools: AgentToolServer | None
-    """The ``/mcp`` endpoint (``None`` when ``agent_tools.enabled`` is false)."""
     owned: list[Any] = field(default_factory=list)
-    """What the setup created and closes (HTTP client, state store, filter registry, agent
-    tools)."""
+    """What the setup created and closes (HTTP client, state store, filter registry)."""
 
     @classmethod
     def from_config(
@@ -106,13 +102,7 @@ class ListenerSetup:
             filter_types={f.id: f.type for f in config.filters},
             conversations=state,
         )
-        tools = chosen.agent_tools
-        agent_tools = None
-        if tools.enabled:
-            exposed = tools.agents or tuple(agent.id for agent in chosen.agents)
-            agent_tools = AgentToolServer(runtime, exposed)
-            owned.append(agent_tools)
-        return cls(config, chosen, runtime, agent_tools, owned)
+        return cls(config, chosen, runtime, owned)
 
     async def aclose(self) -> None:
         """Close what :meth:`from_config` created, the last made first; once."""
