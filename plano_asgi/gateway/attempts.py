@@ -63,49 +63,13 @@ async def serve_targets(
             if ex.llm is not None:
                 error = last.error if last is not None else None
                 ex.llm.fallback(target.name, target.provider.prefix, error)
-        if ex.deps.limiter:
-            try:
-                await ex.deps.limiter.check(target.provider, ex.headers, body)
-            except RateLimitedError as exc:
-                last = Failure(exc, retry=False, fall_back=True)
-                continue
-        try:
-            call = prepare_call(ex, target, body, raw)
-        except UpstreamError as exc:  # no endpoint known, or no key: not called
-            last = Failure(exc, retry=False, fall_back=True)
+        opened = await _open_target(ex, target, body, raw)
+        if isinstance(opened, Failure):
+            last = opened
             continue
-        for number in range(retries + 1):
-            if number and last is not None:
-                wait = policy.backoff(number, last.retry_after)
-                if left_after and last.retry_after is not None and wait > QUICK_RETRY_AFTER:
-                    break  # another model can answer now
-                if anyio.current_time() + wait >= deadline:
-                    break
-                logger.info("retrying %s in %.3fs (attempt %d)", target.name, wait, number + 1)
-                if ex.llm is not None:
-                    upstream = getattr(last.error, "upstream_status", None)
-                    ex.llm.retry(last.error, status=upstream)
-                await anyio.sleep(wait)
-            left = deadline - anyio.current_time()
-            if left <= 0:
-                break
-            share = left / (left_after + 1)
-            failure = await attempt(ex, call, limit=share)
-            if failure is None:
-                return
-            last = failure
-            logger.warning(
-                "provider %s attempt %d failed: %s",
-                target.name,
-                number + 1,
-                failure.error.message,
-            )
-            if not failure.retry:
-                break
-            if failure.retry_after is not None and failure.retry_after > policy.max_retry_after:
-                break
-            if left_after and isinstance(failure.error, UpstreamTimeoutError):
-                break  # a provider that stalled is likely to stall again: move on
+        answered, last = await _retry_target(ex, opened, retries, deadline, left_after, last)
+        if answered:
+            return
         if last is not None and not last.fall_back:
             break
     if last is None:  # the budget ran out before any target could be tried
@@ -116,6 +80,70 @@ async def serve_targets(
             target=name,
         )
     raise last.error
+
+
+async def _open_target(
+    ex: Exchange, target: Target, body: dict[str, Any], raw: bytes | None
+) -> ProviderCall | Failure:
+    """The call to ``target``, or the failure that skips it (rate limited, not callable)."""
+    if ex.deps.limiter:
+        try:
+            await ex.deps.limiter.check(target.provider, ex.headers, body)
+        except RateLimitedError as exc:
+            return Failure(exc, retry=False, fall_back=True)
+    try:
+        return prepare_call(ex, target, body, raw)
+    except UpstreamError as exc:  # no endpoint known, or no key: not called
+        return Failure(exc, retry=False, fall_back=True)
+
+
+async def _retry_target(
+    ex: Exchange,
+    call: ProviderCall,
+    retries: int,
+    deadline: float,
+    left_after: int,
+    last: Failure | None,
+) -> tuple[bool, Failure | None]:
+    """Attempt ``call`` up to ``retries`` more times within ``deadline``: (answered, the
+    last failure). ``left_after`` targets are still to try after this one."""
+    policy = ex.deps.retry
+    target = call.target
+    for number in range(retries + 1):
+        if number and last is not None:
+            wait = policy.backoff(number, last.retry_after)
+            if left_after and last.retry_after is not None and wait > QUICK_RETRY_AFTER:
+                break  # another model can answer now
+            if anyio.current_time() + wait >= deadline:
+                break
+            logger.info("retrying %s in %.3fs (attempt %d)", target.name, wait, number + 1)
+            if ex.llm is not None:
+                upstream = getattr(last.error, "upstream_status", None)
+                ex.llm.retry(last.error, status=upstream)
+            await anyio.sleep(wait)
+        left = deadline - anyio.current_time()
+        if left <= 0:
+            break
+        failure = await attempt(ex, call, limit=left / (left_after + 1))
+        if failure is None:
+            return True, last
+        last = failure
+        logger.warning(
+            "provider %s attempt %d failed: %s", target.name, number + 1, failure.error.message
+        )
+        if _stop_retrying(failure, policy.max_retry_after, left_after):
+            break
+    return False, last
+
+
+def _stop_retrying(failure: Failure, max_retry_after: float, left_after: int) -> bool:
+    """Whether this failure ends the attempts on its target."""
+    if not failure.retry:
+        return True
+    if failure.retry_after is not None and failure.retry_after > max_retry_after:
+        return True
+    # A provider that stalled is likely to stall again: move on while another is left.
+    return bool(left_after) and isinstance(failure.error, UpstreamTimeoutError)
 
 
 def _attempt_limit(ex: Exchange, target: Target) -> float:
