@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING
 
 import httpx2
@@ -54,9 +54,11 @@ KEEPALIVE_EXPIRY = 5.0
 DEFAULT_TIMEOUT = httpx2.Timeout(60.0, connect=5.0)
 
 
-def _no_cookies() -> CookieJar:
+def _no_cookies() -> httpx2.Cookies:
     """A cookie jar that keeps nothing: one caller's cookies never reach another's call."""
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    cookies = httpx2.Cookies()
+    cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return cookies
 
 
 def hop_timeout(timeouts: HopTimeouts) -> httpx2.Timeout:
