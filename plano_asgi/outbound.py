@@ -1,12 +1,14 @@
-"""Outbound HTTP: the one client library of the project and how its clients are built.
+"""Outbound HTTP: the project's HTTP client library and how its clients are built.
 
-Every call this package makes to another server (providers, agents, HTTP filters, the
-orchestrator router, the CLI's own requests) goes through an ``httpx2`` client built here.
+Every call this package makes to another server (agents, HTTP and MCP filters, the
+orchestrator router, the CLI's own requests, the SDK's gateway client) goes through an
+``httpx2`` client built here. The one exception is the model gateway's provider calls, the
+per-token hot path, which use aiohttp (:mod:`plano_asgi.gateway.provider_client`: about a
+third of httpx2's CPU per call, measured with ``bench/http_clients.py``).
 
-Why httpx2: it is already a hard dependency (``openai``, ``anthropic`` and ``mcp`` are built
-on it), so one library serves the whole process, and its connection pool no longer re-scans
-every connection per request, which is what made httpx 0.x slow at dozens of concurrent
-calls. Measured with ``bench/http_clients.py`` (see ``bench/results/http_clients.md``).
+Why httpx2 for the rest: it is a hard dependency anyway (``openai``, ``anthropic`` and
+``mcp`` are built on it), so one library and one error vocabulary serve the process, and
+its ``transport=`` is the seam tests plug into.
 
 What the clients built here share:
 

@@ -7,15 +7,14 @@ Two implementations of one small :class:`ProviderClient` protocol:
   :class:`~plano_asgi.gateway.app.ModelGateway` (tests: with ``httpx2.ASGITransport`` or
   ``httpx2.MockTransport``; apps: your own pool, proxies, TLS).
 
-Why aiohttp on the provider path, measured with ``bench/http_clients.py`` and
-``bench/gateway_overhead.py`` on the 2-core bench machine, same runs (see
-``bench/results/http_clients.md`` and ``bench/results/gateway.md``): one call costs the
-calling process about 0.15 ms of CPU with aiohttp against about 0.4 ms with httpx2, and at
-64 concurrent calls aiohttp keeps about 6,000 requests/s against about 1,700. Through the
-gateway, httpx2 on this path added about 0.25 ms to the sequential p50 and cut its
-throughput at 64 concurrent requests from about 1,350 to about 560 requests/s; with
-aiohttp the gateway stays at the level of the hand-written client it replaces. Every
-other outbound call of the package uses httpx2 (:mod:`plano_asgi.outbound`).
+Why aiohttp on the provider path, measured with ``bench/http_clients.py`` on the 2-core
+bench machine, all clients in one run (``bench/results/http_clients.md``): one call costs the
+calling process about 0.13-0.19 ms of CPU with aiohttp against 0.4-0.7 ms with httpx2 (and
+0.08-0.13 ms with the hand-written client this replaced), and at 64 concurrent calls
+aiohttp keeps 3,600-6,000 requests/s against 870-1,700. In the gateway itself (its ASGI
+app called in process, CPU per call, interleaved runs; ``bench/results/gateway.md``)
+httpx2 on this path added more than twice what aiohttp adds over the old client.
+Every other outbound call of the package uses httpx2 (:mod:`plano_asgi.outbound`).
 
 Both raise httpx2's exception classes (``ConnectError``, ``ReadError``,
 ``RemoteProtocolError``, ``LocalProtocolError``) or ``TimeoutError``, so the rest of the
