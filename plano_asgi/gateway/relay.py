@@ -233,14 +233,27 @@ class _Stream:
         """Relay the events after the first to the provider's end marker; any failure on
         the way ends the stream with one in-band error event."""
         ex, name, idle = self.ex, self.name, self.call.timeouts.idle
+        # Keep-alives (``: ping`` comments, Anthropic ``ping`` events) give the client
+        # nothing, so they do not count as progress: after one, the next read may only
+        # wait for what is left of ``idle`` since the last event that did.
+        progressed = anyio.current_time()
+        waiting = False
         try:
             while not self.adapter.done:
-                chunk = await next_chunk(self.chunks, self.guard)
+                limit = self.guard
+                if waiting:
+                    limit = idle - (anyio.current_time() - progressed)
+                    if limit <= 0:
+                        raise TimeoutError
+                chunk = await next_chunk(self.chunks, limit)
                 if chunk is None:
                     raise StreamFailedError("the provider's stream ended without its end marker")
                 out = await self._translate(chunk)
                 if out:
                     await ex.send({"type": "http.response.body", "body": out, "more_body": True})
+                    progressed, waiting = anyio.current_time(), False
+                elif not waiting:
+                    waiting = True
             out = await _client_bytes(ex, self.adapter, self.adapter.finish())
         except StreamFailedError as exc:
             await ex.end_in_band(f"Provider '{name}': {exc.message}; the answer is incomplete.")

@@ -374,3 +374,33 @@ async def test_a_send_that_fails_mid_stream_ends_the_request_and_the_provider_ca
                     await fake.client_gone.wait()  # the provider call was closed
     assert [m["type"] for m in sent] == ["http.response.start"]
     assert sent[0]["status"] == 200
+
+
+async def test_keepalive_comments_do_not_keep_a_stalled_stream_open() -> None:
+    # One event, then only ": ping" comments, far more often than the idle timeout (0.3 s),
+    # for 4 s, then the rest: the gateway must end the stream after idle, not relay on.
+    pings: list[Any] = [step for _ in range(40) for step in (0.1, b": ping\n\n")]
+    steps = [
+        openai_chunk({"role": "assistant", "content": "partial"}),
+        *pings,
+        openai_chunk({"content": " rest"}, "stop"),
+        b"data: [DONE]\n\n",
+    ]
+    with anyio.fail_after(3):
+        async with FakeProvider("p") as fake:
+            fake.then(Reply(stream=steps))
+            async with running(one(fake)) as url, openai_client(url) as client:
+                stream = await client.chat.completions.create(
+                    model="gpt-4o", messages=MESSAGES, stream=True
+                )
+                pieces: list[str] = []
+
+                async def read_all() -> None:
+                    async for chunk in stream:
+                        if chunk.choices:
+                            pieces.append(chunk.choices[0].delta.content or "")
+
+                with pytest.raises(openai.APIError) as caught:
+                    await read_all()
+    assert "".join(pieces) == "partial"
+    assert "stalled" in str(caught.value)
