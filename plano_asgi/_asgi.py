@@ -10,9 +10,10 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from plano_asgi.errors import PayloadTooLargeError, PlanoError
+from plano_asgi.errors import PayloadTooLargeError, PlanoError, RequestError
 
 __all__ = [
+    "read_json_object",
     "ClientDisconnectedError",
     "HOP_BY_HOP",
     "header",
@@ -140,3 +141,19 @@ async def send_error(
     """Render ``error`` as an OpenAI-style envelope with its status."""
     merged = {**error.headers(), **(headers or {})}
     await send_json(send, error.status_code, error.to_dict(), merged)
+
+
+async def read_json_object(receive: Receive, limit: int) -> tuple[bytes, dict[str, Any]]:
+    """The request body (at most ``limit`` bytes) and its JSON object.
+
+    Raises :class:`~plano_asgi.errors.RequestError` (400) when it is not valid JSON or not
+    an object, ``PayloadTooLargeError`` (413) past ``limit``.
+    """
+    raw = await read_body(receive, limit)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise RequestError("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise RequestError("The request body must be a JSON object.")
+    return raw, body

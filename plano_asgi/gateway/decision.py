@@ -18,7 +18,6 @@ or Anthropic's on ``/routing/v1/messages``.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -26,7 +25,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from plano_asgi._asgi import header, read_body, send_json
+from plano_asgi._asgi import header, read_json_object, send_json
 from plano_asgi.errors import PlanoError, RequestError
 from plano_asgi.exchange import BaseExchange
 from plano_asgi.gateway.anthropic import anthropic_error
@@ -77,13 +76,7 @@ class _Decision(BaseExchange):
 
 
 async def _decide(deps: GatewayDeps, receive: Receive, api: str) -> dict[str, Any]:
-    raw = await read_body(receive, deps.max_body_bytes)
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise RequestError("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise RequestError("The request body must be a JSON object.")
+    _, body = await read_json_object(receive, deps.max_body_bytes)
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise RequestError("Invalid request: model: Input should be a valid string", param="model")

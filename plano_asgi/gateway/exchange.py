@@ -19,13 +19,12 @@ fallbacks), :mod:`~plano_asgi.gateway.outbound` (each provider request) and
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from plano_asgi._asgi import read_body, sane_request_id
+from plano_asgi._asgi import read_json_object, sane_request_id
 from plano_asgi.errors import PlanoError, RequestError
 from plano_asgi.exchange import BaseExchange
 from plano_asgi.filters.base import FilterCall
@@ -110,13 +109,7 @@ class Exchange(BaseExchange):
     async def _prepare(self) -> tuple[tuple[Target, ...], dict[str, Any], bytes | None]:
         """Read, check, resolve and filter the request: the targets, the body, the raw body
         (``None`` once a filter rewrote it)."""
-        raw = await read_body(self.receive, self.deps.max_body_bytes)
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise RequestError("The request body is not valid JSON.") from None
-        if not isinstance(body, dict):
-            raise RequestError("The request body must be a JSON object.")
+        raw, body = await read_json_object(self.receive, self.deps.max_body_bytes)
         _check_fields(body)
         self.stream = body.get("stream") is True
         model = body.get("model")

@@ -23,7 +23,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from plano_asgi._asgi import ClientDisconnectedError, read_body, send_error, send_json
+from plano_asgi._asgi import ClientDisconnectedError, read_json_object, send_error, send_json
 from plano_asgi.errors import PlanoError, RequestError, StateStoreError, UpstreamError
 from plano_asgi.responses.events import ResponseEvents
 from plano_asgi.responses.output import output_items, response_object, response_usage
@@ -59,13 +59,7 @@ class ResponsesEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            raw = await read_body(receive, self.max_body_bytes)
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                raise RequestError("The request body is not valid JSON.") from None
-            if not isinstance(body, dict):
-                raise RequestError("The request body must be a JSON object.")
+            _, body = await read_json_object(receive, self.max_body_bytes)
             request = parse_responses_request(body)
             if request.previous_response_id is not None and self.store is None:
                 raise _no_state(request.previous_response_id)
