@@ -321,28 +321,18 @@ def conversation(api: str, body: Mapping[str, Any]) -> list[ChatMessage]:
     Parts that are not text (images, tool calls) are skipped; a body without readable
     turns gives ``[]``, which no category fits.
     """
-    if api == "responses":
-        return _responses_turns(body.get("input"))
-    turns: list[ChatMessage] = []
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        return turns
-    for message in messages:
-        if not isinstance(message, dict):
-            continue
-        role = message.get("role")
-        if role not in ("user", "assistant"):
-            continue
-        text = _text(message.get("content"))
-        if text:
-            turns.append(ChatMessage(role=role, content=text))
-    return turns
-
-
-def _responses_turns(items: object) -> list[ChatMessage]:
+    if api != "responses":
+        return _turns(body.get("messages"))
+    items = body.get("input")
     if isinstance(items, str):
         text = _lead(items.strip())
         return [ChatMessage(role="user", content=text)] if text else []
+    return _turns(items)
+
+
+def _turns(items: object) -> list[ChatMessage]:
+    # Chat and Anthropic messages have no "type"; Responses input items of other types
+    # (function calls and their outputs) are not turns.
     turns: list[ChatMessage] = []
     if not isinstance(items, list):
         return turns
