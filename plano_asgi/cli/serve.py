@@ -143,9 +143,7 @@ def run(args: argparse.Namespace) -> int:
                 intro=args.chat_intro,
                 started=started,
             )
-    for server in servers:
-        note = " (not declared; added as Plano does)" if server.implicit else ""
-        print(f"{server.kind} listener '{server.name}' on http://{server.host}:{server.port}{note}")
+    _announce(servers)
     sys.stdout.flush()
     level = args.log_level or settings.log_level
     # Tracing SDK + exporter from the config, a handler for the access lines; flushed on exit.
@@ -201,9 +199,7 @@ def _serve_workers(
         return 1
     for note in shared_state_warnings(config, redis_url=settings.ratelimit_redis_url):
         print(f"warning: {note}", file=sys.stderr)
-    for server in servers:
-        note = " (not declared; added as Plano does)" if server.implicit else ""
-        print(f"{server.kind} listener '{server.name}' on http://{server.host}:{server.port}{note}")
+    _announce(servers)
     print(f"{args.workers} workers", flush=True)
     options = WorkerOptions(
         config_path=path,
@@ -219,3 +215,10 @@ def _serve_workers(
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _announce(servers: list[ListenerServer]) -> None:
+    """One line per listener: what it is and where it serves."""
+    for server in servers:
+        note = " (not declared; added as Plano does)" if server.implicit else ""
+        print(f"{server.kind} listener '{server.name}' on http://{server.host}:{server.port}{note}")
