@@ -14,9 +14,9 @@ connection to one of them. The parent only supervises:
 
 What each process keeps to itself: the in-memory rate-limit buckets, MCP sessions, the
 ``memory`` conversation store and routing caches. Share what must be shared: rate limits
-in Redis (``PLANO_RATELIMIT_REDIS_URL``), conversation state in Postgres
-(``state_storage: {type: postgres}``). :func:`shared_state_warnings` names what a config
-would keep per process.
+in Redis (``PLANO_RATELIMIT_REDIS_URL``), conversation state in Postgres or Redis
+(``state_storage: {type: postgres}`` or ``{type: redis}``). :func:`shared_state_warnings`
+names what a config would keep per process.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def shared_state_warnings(config: PlanoConfig, *, redis_url: str | None) -> list
     if storage is not None and getattr(storage, "type", None) == "memory":
         notes.append(
             "state_storage type memory is per worker: a previous_response_id stored by one "
-            "worker is unknown to the others (use type: postgres)"
+            "worker is unknown to the others (use type: redis or postgres)"
         )
     return notes
 

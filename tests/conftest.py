@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.support.redis_server import RedisServer
+from tests.support.servers import free_port
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session, started by the first test that asks for it."""
+    server = RedisServer(free_port())
+    yield server
+    server.stop()
 
 
 def _is_loopback(address: Any) -> bool:

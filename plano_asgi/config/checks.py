@@ -9,6 +9,7 @@ fails at request time instead (listener agent ids, filter ids): we check them al
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from plano_asgi.config.issues import IssueCollector, KeyPath, did_you_mean
@@ -184,11 +185,11 @@ def _check_misc(config: PlanoConfig, issues: IssueCollector) -> None:
                     ("endpoints", name, "endpoint"), "expected 'host' or 'host:port' (no scheme)"
                 )
     storage = config.state_storage
-    if storage is not None and storage.type == "postgres" and not storage.connection_string:
+    if storage is not None and storage.type != "memory" and not storage.connection_string:
         issues.error(
             ("state_storage", "connection_string"),
-            "required key is missing: 'type: postgres' needs a connection_string "
-            "(e.g. postgresql://user:$DB_PASSWORD@host:5432/plano)",
+            f"required key is missing: 'type: {storage.type}' needs a connection_string "
+            f"(e.g. {_STORES[storage.type].example})",
         )
     if storage is not None:
         _check_state_storage(storage, issues)
@@ -218,23 +219,43 @@ def _check_url(url: str, path: KeyPath, issues: IssueCollector) -> None:
         issues.error(path, f"'{url}' is not an http:// or https:// URL with a host")
 
 
-_MEMORY_ONLY = ("max_entries", "ttl")
+@dataclass(frozen=True, slots=True)
+class _Store:
+    schemes: tuple[str, ...]
+    example: str
+    unused: tuple[str, ...]
+    """Keys the store has no use for."""
+    keeps: str
+
+
+_STORES = {
+    "postgres": _Store(
+        ("postgresql", "postgres"),
+        "postgresql://user:$DB_PASSWORD@host:5432/plano",
+        ("max_entries", "ttl"),
+        "postgres keeps responses until you delete them",
+    ),
+    "redis": _Store(
+        ("redis", "rediss", "unix"),
+        "redis://:$REDIS_PASSWORD@host:6379/0",
+        ("max_entries",),
+        "redis keeps each response for ttl, within its own maxmemory policy",
+    ),
+}
 
 
 def _check_state_storage(storage: StateStorage, issues: IssueCollector) -> None:
-    if storage.type == "postgres":
-        for name in _MEMORY_ONLY:
-            if name in storage.model_fields_set:
-                issues.error(
-                    ("state_storage", name),
-                    "applies to 'type: memory' only; postgres keeps responses until you "
-                    "delete them",
-                )
-        dsn = storage.connection_string or ""
-        if dsn and "$" not in dsn and urlsplit(dsn).scheme not in ("postgres", "postgresql"):
-            issues.error(
-                ("state_storage", "connection_string"),
-                "expected a postgresql:// URL (e.g. postgresql://user:$DB_PASSWORD@host:5432/plano)",
-            )
-    elif storage.connection_string is not None:
-        issues.warn(("state_storage", "connection_string"), "ignored with 'type: memory'")
+    if storage.type == "memory":
+        if storage.connection_string is not None:
+            issues.warn(("state_storage", "connection_string"), "ignored with 'type: memory'")
+        return
+    store = _STORES[storage.type]
+    for name in store.unused:
+        if name in storage.model_fields_set:
+            issues.error(("state_storage", name), f"does not apply here: {store.keeps}")
+    dsn = storage.connection_string or ""
+    if dsn and "$" not in dsn and urlsplit(dsn).scheme not in store.schemes:
+        issues.error(
+            ("state_storage", "connection_string"),
+            f"expected a {store.schemes[0]}:// URL (e.g. {store.example})",
+        )

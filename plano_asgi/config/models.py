@@ -260,10 +260,12 @@ class Overrides(OpenModel):
 class StateStorage(StrictModel):
     """``state_storage``: where ``/v1/responses`` conversation state lives."""
 
-    type: Literal["memory", "postgres"]
+    type: Literal["memory", "postgres", "redis"]
+    """``redis`` is *ours*: shared by every process that points at the same Redis."""
     connection_string: str | None = None
-    """Required for ``postgres``; ``$VAR`` substitution applies as everywhere."""
+    """Required for ``postgres`` and ``redis``; ``$VAR`` substitution applies as everywhere."""
     max_entries: int = Field(default=10_000, ge=1)
     """*Ours*, ``memory`` only: responses kept; past it the least recently used goes first."""
     ttl: Duration = 86_400.0
-    """*Ours*, ``memory`` only: how long a response is kept after it was stored (24 h)."""
+    """*Ours*, ``memory`` and ``redis``: how long a response is kept after it was stored
+    (24 h)."""

@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from plano_asgi.errors import ConfigError, ConfigIssue
 from plano_asgi.gateway.ratelimit import Grant, MemoryTokenLimiter, TokenLimiter
+from plano_asgi.state.redis import connect, redis_errors
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -60,24 +60,6 @@ return {allowed, string.format('%.6f', level)}
 """
 
 
-def _redis_asyncio() -> Any:
-    try:
-        import redis.asyncio
-    except ImportError as exc:
-        message = (
-            "the Redis rate-limit store needs the redis client: "
-            f"pip install 'plano-asgi[redis]' ({exc})"
-        )
-        raise ConfigError([ConfigIssue("PLANO_RATELIMIT_REDIS_URL", message)]) from exc
-    return redis.asyncio
-
-
-def _redis_errors() -> tuple[type[BaseException], ...]:
-    from redis.exceptions import RedisError
-
-    return (RedisError, OSError)
-
-
 class RedisTokenLimiter:
     """Token buckets in Redis, atomic across every process that shares the server.
 
@@ -108,7 +90,7 @@ class RedisTokenLimiter:
         self._fallback = fallback or MemoryTokenLimiter()
         self._owns_client = owns_client
         self._clock = clock
-        self._errors = _redis_errors()
+        self._errors = redis_errors()
         self._down_until: float | None = None
 
     @classmethod
@@ -118,18 +100,7 @@ class RedisTokenLimiter:
         ``timeout`` bounds each connect and reply in seconds; ``options`` go to
         :class:`RedisTokenLimiter`. The limiter owns the client: :meth:`aclose` closes it.
         """
-        aioredis = _redis_asyncio()
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        client = aioredis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            # One immediate retry covers a pooled connection that Redis closed; more
-            # retries with backoff would only stall requests while Redis is down.
-            retry=Retry(NoBackoff(), 1),
-        )
+        client = connect(url, timeout=timeout, what="PLANO_RATELIMIT_REDIS_URL")
         return cls(client, owns_client=True, **options)
 
     def redis_key(self, key: str) -> str:

@@ -8,10 +8,11 @@ request's ``input`` items) and its ``output`` items. A later request naming it i
 (:func:`~plano_asgi.state.conversation.expand_input`), so a chain of any length costs one
 lookup, and a conversation stays whole even when its older responses expired.
 
-Two stores implement :class:`ConversationStore`, picked by ``state_storage.type``:
-:class:`~plano_asgi.state.memory.MemoryStore` (per process, bounded in size and age) and
-:class:`~plano_asgi.state.postgres.PostgresStore` (shared, survives restarts; needs the
-``postgres`` extra). Store failures raise :class:`~plano_asgi.errors.StateStoreError`.
+Three stores implement :class:`ConversationStore`, picked by ``state_storage.type``:
+:class:`~plano_asgi.state.memory.MemoryStore` (per process, bounded in size and age),
+:class:`~plano_asgi.state.postgres.PostgresStore` (shared, durable; the ``postgres`` extra)
+and, ours, :class:`~plano_asgi.state.redis.RedisStore` (shared, kept for ``ttl``; the
+``redis`` extra). Store failures raise :class:`~plano_asgi.errors.StateStoreError`.
 """
 
 from __future__ import annotations
@@ -37,14 +38,18 @@ __all__ = [
 def store_from_config(storage: StateStorage) -> ConversationStore:
     """The store ``state_storage`` describes; opens no connection (that happens on first use).
 
-    Raises :class:`~plano_asgi.errors.MissingExtraError` when ``postgres`` is asked for and
-    the ``postgres`` extra (asyncpg) is not installed.
+    Raises :class:`~plano_asgi.errors.MissingExtraError` when ``postgres`` or ``redis`` is
+    asked for without its extra (on first use for ``redis``).
     """
     if storage.type == "memory":
         from plano_asgi.state.memory import MemoryStore
 
         return MemoryStore(max_entries=storage.max_entries, ttl=storage.ttl)
+    assert storage.connection_string is not None  # the config checks say so
+    if storage.type == "redis":
+        from plano_asgi.state.redis import RedisStore
+
+        return RedisStore(storage.connection_string, ttl=storage.ttl)
     from plano_asgi.state.postgres import PostgresStore
 
-    assert storage.connection_string is not None  # the config checks say so
     return PostgresStore(storage.connection_string)

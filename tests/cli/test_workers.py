@@ -193,11 +193,10 @@ app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
 """
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    server = RedisServer(free_port())
-    yield server.url
-    server.stop()
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """A database of its own on the session's server: no other test's buckets in it."""
+    return redis_server.url.rsplit("/", 1)[0] + "/3"
 
 
 @pytest.mark.integration

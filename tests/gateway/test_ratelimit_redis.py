@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from plano_asgi.config import PlanoConfig
-from plano_asgi.errors import ConfigError
+from plano_asgi.errors import MissingExtraError
 from plano_asgi.gateway.ratelimit_redis import RedisTokenLimiter
 from tests.gateway.fakes import FakeProvider
 from tests.gateway.helpers import make_config, openai_client, provider, running
@@ -23,13 +23,6 @@ from tests.support.servers import free_port
 pytestmark = pytest.mark.anyio
 
 HOUR = 3600.0
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer(free_port())
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -216,6 +209,7 @@ async def test_gateway_keeps_serving_when_redis_is_down(monkeypatch: pytest.Monk
 
 async def test_missing_redis_client_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "redis.asyncio", None)
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(MissingExtraError) as caught:
         RedisTokenLimiter.from_url("redis://127.0.0.1:6379/0")
-    assert "plano-asgi[redis]" in str(caught.value)
+    assert caught.value.extra == "redis"
+    assert "PLANO_RATELIMIT_REDIS_URL needs the redis extra" in str(caught.value)
