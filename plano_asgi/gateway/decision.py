@@ -66,7 +66,7 @@ class _Decision(BaseExchange):
         await self.guard(self._answer)
 
     async def _answer(self) -> None:
-        answer = await _decide(self.deps, self.receive, self.api)
+        answer = await _decide(self.deps, self.scope, self.receive, self.api)
         answer["trace_id"] = _trace_id(header(self.scope, b"traceparent"))
         await send_json(self.send, 200, answer)
 
@@ -75,7 +75,7 @@ class _Decision(BaseExchange):
         return anthropic_error(error.status_code, body) if self.api == "anthropic" else body
 
 
-async def _decide(deps: GatewayDeps, receive: Receive, api: str) -> dict[str, Any]:
+async def _decide(deps: GatewayDeps, scope: Scope, receive: Receive, api: str) -> dict[str, Any]:
     _, body = await read_json_object(receive, deps.max_body_bytes)
     model = body.get("model")
     if model is not None and not isinstance(model, str):
@@ -84,20 +84,32 @@ async def _decide(deps: GatewayDeps, receive: Receive, api: str) -> dict[str, An
         inline_routes(body.pop("routing_preferences")) if "routing_preferences" in body else None
     )
     choice: ModelChoice | None = None
-    if deps.preferences is not None:
-        choice = await deps.preferences.choose(conversation(api, body), routes)
+    preferences = deps.preferences
+    if preferences is not None:
+        sessions = preferences.sessions
+        session = sessions.session(_headers(scope), api, body) if sessions else None
+        choice = await preferences.choose(conversation(api, body), routes, session=session)
     targets = targets_for(deps.resolver, model, choice)
     answer: dict[str, Any] = {
         "models": [target.name for target in targets],
         "route": choice.route if choice is not None else None,
-        "pinned": False,
-        "switched": False,
+        "pinned": choice is not None and choice.pinned,
+        "switched": choice is not None and choice.switched,
     }
+    if choice is not None and choice.session_id is not None:
+        answer["session_id"] = choice.session_id
     if choice is not None:
         answer["router"] = choice.router
         if choice.confidence is not None:
             answer["confidence"] = round(choice.confidence, 4)
     return answer
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {
+        bytes(key).decode("latin-1").lower(): bytes(value).decode("latin-1")
+        for key, value in scope.get("headers", ())
+    }
 
 
 def _trace_id(traceparent: str | None) -> str:

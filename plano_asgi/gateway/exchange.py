@@ -124,6 +124,9 @@ class Exchange(BaseExchange):
             chosen = targets[0].name
             if choice is not None and choice.route is not None:
                 routing.set("plano.route.name", choice.route)
+                if choice.session_id is not None:
+                    routing.set("plano.route.pinned", choice.pinned)
+                    routing.set("plano.route.switched", choice.switched)
             routing.resolved(
                 str(model or "default"),
                 alias_resolved=(
@@ -157,7 +160,9 @@ class Exchange(BaseExchange):
         preferences = self.deps.preferences
         if preferences is None or (routes is None and not preferences.routes):
             return None
-        return await preferences.choose(conversation(self.api, body), routes)
+        sessions = preferences.sessions
+        session = sessions.session(self.headers, self.api, body) if sessions else None
+        return await preferences.choose(conversation(self.api, body), routes, session=session)
 
     def outgoing(self, message: Message) -> Message:
         """Every response carries the request's ``x-request-id`` (the client's when sane, else

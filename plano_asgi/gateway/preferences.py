@@ -29,6 +29,7 @@ latency sources Plano ranks by are not fetched: candidates keep their declared o
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ import httpx2
 from plano_asgi.chat import ChatMessage, message_text
 from plano_asgi.config import PlanoConfig
 from plano_asgi.errors import ModelNotFoundError, PlanoError, RequestError
+from plano_asgi.gateway.affinity import Session, Sessions
 from plano_asgi.gateway.resolution import ModelResolver, Target
 from plano_asgi.routing.base import AgentCandidate, RouteDecision, Router
 
@@ -114,13 +116,20 @@ class ModelChoice:
     confidence: float | None = None
     fallback: str | None = None
     """Why another router decided (the primary failed), as the agent listener reports it."""
+    session_id: str | None = None
+    """The request's session (:mod:`plano_asgi.gateway.affinity`), when it has one."""
+    pinned: bool = False
+    """The session's category decided (kept, or replayed without asking the router)."""
+    switched: bool = False
+    """The turn moved the session to another category."""
 
 
 class PreferenceRouter:
     """Chooses a :class:`ModelRoute` for a conversation. Built once per gateway.
 
     ``router`` decides; ``fallback`` decides when it raises (``None``: no category, and
-    the request keeps its model).
+    the request keeps its model). ``sessions`` keeps a session's category between its
+    requests (:mod:`plano_asgi.gateway.affinity`).
     """
 
     def __init__(
@@ -129,19 +138,27 @@ class PreferenceRouter:
         router: Router,
         *,
         fallback: Router | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
         self.routes = tuple(routes)
         self.router = router
         self.fallback = fallback
+        self.sessions = sessions
 
     @classmethod
     def from_config(cls, config: PlanoConfig, *, client: httpx2.AsyncClient) -> PreferenceRouter:
         """The router for ``config``'s ``routing_preferences`` (also used for requests
-        that bring their own).
+        that bring their own), with the sessions of ``routing``.
 
         Raises :class:`~plano_asgi.errors.ConfigError` when the configured router model
         cannot be used (no matching provider).
         """
+        router = cls._from_config(config, client)
+        router.sessions = Sessions.from_config(config)
+        return router
+
+    @classmethod
+    def _from_config(cls, config: PlanoConfig, client: httpx2.AsyncClient) -> PreferenceRouter:
         routes = tuple(
             ModelRoute(p.name, p.description, p.models) for p in config.routing_preferences
         )
@@ -182,13 +199,42 @@ class PreferenceRouter:
         return cls(routes, hybrid, fallback=local)
 
     async def choose(
-        self, messages: Sequence[ChatMessage], routes: Sequence[ModelRoute] | None = None
+        self,
+        messages: Sequence[ChatMessage],
+        routes: Sequence[ModelRoute] | None = None,
+        *,
+        session: Session | None = None,
     ) -> ModelChoice:
         """The category of the latest user turn of ``messages`` among ``routes`` (default:
-        the configured ones)."""
+        the configured ones), kept or replayed for ``session`` as
+        :mod:`~plano_asgi.gateway.affinity` says."""
         routes = self.routes if routes is None else tuple(routes)
         if not routes:
             return ModelChoice(None, (), self.router.name)
+        if session is None or self.sessions is None:
+            return await self._route(messages, routes)
+        by_name = {r.name: r for r in routes}
+        bound = await self.sessions.store.get(session.key)
+        route = by_name.get(bound) if bound is not None else None
+        if route is not None and self.sessions.route_on_user_only and not session.user_turn:
+            return ModelChoice(
+                route.name, route.models, "session", session_id=session.id, pinned=True
+            )
+        choice = await self._route(messages, routes)
+        if choice.route is None and route is not None:  # nothing fits: the session's stays
+            choice = dataclasses.replace(choice, route=route.name, models=route.models)
+        if choice.route is not None:
+            await self.sessions.store.put(session.key, choice.route)
+        return dataclasses.replace(
+            choice,
+            session_id=session.id,
+            pinned=route is not None and choice.route == route.name,
+            switched=route is not None and choice.route != route.name,
+        )
+
+    async def _route(
+        self, messages: Sequence[ChatMessage], routes: Sequence[ModelRoute]
+    ) -> ModelChoice:
         candidates = [AgentCandidate(r.name, r.description) for r in routes]
         if len(candidates) == 1:
             candidates.append(_ANYTHING_ELSE)

@@ -90,6 +90,9 @@ class GatewaySetup:
             output_filters = registry.chain(listener.output_filters)
         endpoints, timeouts = _providers(config, listener)
         resolver = ModelResolver(config)
+        preferences = PreferenceRouter.from_config(config, client=client)
+        if preferences.sessions is not None:
+            owned.append(preferences.sessions)
         deps = GatewayDeps(
             client=client,
             provider_client=provider_client,
@@ -106,7 +109,7 @@ class GatewaySetup:
             tracing=config.tracing,
             metrics=metrics,
             filter_types={f.id: f.type for f in config.filters},
-            preferences=PreferenceRouter.from_config(config, client=client),
+            preferences=preferences,
         )
         models = [
             {"id": model, "object": "model", "created": 0, "owned_by": owner}
