@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
@@ -216,3 +217,21 @@ def _check_fields(body: dict[str, object]) -> None:
             raise RequestError(
                 f"Invalid request: {name}: Input should be a valid {noun}", param=name
             )
+    model = body.get("model")
+    if isinstance(model, str) and model and not _is_model_name(model):
+        # A model name becomes part of a provider's URL path (Azure deployments, Vertex,
+        # Bedrock): no dot segments, escapes, spaces or control characters reach it.
+        raise RequestError(
+            "Invalid request: model: expected a model name of letters, digits and "
+            "'._:@+-/' (at most 256 characters, no '..' segment)",
+            param="model",
+        )
+
+
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+\-]*(/[A-Za-z0-9._:@+\-]+)*")
+
+
+def _is_model_name(model: str) -> bool:
+    if len(model) > 256 or not _MODEL_NAME.fullmatch(model):
+        return False
+    return all(segment not in (".", "..") for segment in model.split("/"))

@@ -7,11 +7,12 @@ integers as strings), and snake_case keys are accepted too.
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from plano_asgi.errors import PayloadTooLargeError
 
 __all__ = ["OTLPDecodeError", "ReceivedSpan", "decode_export", "encode_response"]
 
@@ -50,14 +51,22 @@ class ReceivedSpan:
         return self.status_code == STATUS_ERROR
 
 
-def decode_export(body: bytes, content_type: str, content_encoding: str = "") -> list[ReceivedSpan]:
-    """The spans of one ``POST /v1/traces`` body; raises :class:`OTLPDecodeError`."""
+#: zlib's window bits per ``content-encoding``: gzip framing, zlib framing.
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def decode_export(
+    body: bytes, content_type: str, content_encoding: str = "", *, max_size: int = 32 << 20
+) -> list[ReceivedSpan]:
+    """The spans of one ``POST /v1/traces`` body; raises :class:`OTLPDecodeError`.
+
+    A ``gzip`` or ``deflate`` body is inflated to at most ``max_size`` bytes: past that,
+    :class:`~plano_asgi.errors.PayloadTooLargeError` (a small bomb never fills memory).
+    """
+    encoding = content_encoding.strip().lower()
+    if encoding in _WBITS:
+        body = _inflate(body, _WBITS[encoding], max_size)
     try:
-        encoding = content_encoding.strip().lower()
-        if encoding == "gzip":
-            body = gzip.decompress(body)
-        elif encoding == "deflate":
-            body = zlib.decompress(body)
         if "json" in content_type.lower():
             import json
 
@@ -67,6 +76,17 @@ def decode_export(body: bytes, content_type: str, content_encoding: str = "") ->
         raise
     except Exception as exc:
         raise OTLPDecodeError(f"cannot decode OTLP body: {exc}") from exc
+
+
+def _inflate(body: bytes, wbits: int, limit: int) -> bytes:
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise OTLPDecodeError(f"cannot decode OTLP body: {exc}") from exc
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLargeError(limit)
+    return out
 
 
 def encode_response(content_type: str) -> tuple[bytes, str]:

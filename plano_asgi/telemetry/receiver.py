@@ -52,7 +52,8 @@ class TraceReceiver:
         content_type = header(scope, b"content-type") or "application/x-protobuf"
         try:
             body = await read_body(receive, MAX_BODY)
-            spans = decode_export(body, content_type, header(scope, b"content-encoding") or "")
+            encoding = header(scope, b"content-encoding") or ""
+            spans = decode_export(body, content_type, encoding, max_size=MAX_BODY)
         except ClientDisconnectedError:
             return
         except PayloadTooLargeError:

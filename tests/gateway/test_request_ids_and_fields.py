@@ -88,6 +88,30 @@ async def test_gateway_rejects_a_mistyped_field_naming_it(
         assert error["param"] == field
 
 
+@pytest.mark.parametrize(
+    "model",
+    ["azure_openai/../x", "openai/%2e%2e/x", "openai/gpt 4o", "openai/gpt-4o\r\nx: y", "/etc"],
+)
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+async def test_gateway_refuses_a_model_name_that_could_bend_a_provider_url(
+    path: str, model: str
+) -> None:
+    body = {"model": model, "messages": MESSAGES, "max_tokens": 5}
+    with anyio.fail_after(10):
+        async with FakeProvider("p") as fake:
+            config = make_config(
+                [provider("openai/gpt-4o", fake.url), provider("azure_openai/x", fake.url)]
+            )
+            async with running(config) as url, httpx2.AsyncClient(base_url=url) as client:
+                response = await client.post(path, json=body)
+    assert response.status_code == 400
+    assert fake.requests == []
+    error = response.json()["error"]
+    assert error["message"].startswith("Invalid request: model: expected a model name")
+    if path == "/v1/chat/completions":
+        assert error["param"] == "model"
+
+
 async def test_gateway_unknown_path_is_an_openai_404() -> None:
     config = make_config([provider("openai/gpt-4o", "http://127.0.0.1:9")])
     with anyio.fail_after(10):

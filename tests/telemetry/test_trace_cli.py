@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import io
+import json
 import os
 import socket
 import sys
+import zlib
 from collections.abc import Sequence
 
 import anyio
@@ -202,3 +205,29 @@ def test_trace_command_on_a_busy_port_fails_with_a_message(
         port = busy.getsockname()[1]
         assert main(["trace", "--port", str(port)]) == 2
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+@pytest.mark.anyio
+async def test_receiver_inflates_gzip_exports_but_refuses_a_bomb_with_413(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("plano_asgi.telemetry.receiver.MAX_BODY", 64 * 1024)
+    receiver = TraceReceiver(io.StringIO(), quiet=0.0)
+    empty = json.dumps({"resourceSpans": []}).encode()
+    # 10 MiB of spaces (valid JSON padding) squeeze into about 10 KiB of gzip.
+    bomb = gzip.compress(b"{" + b" " * (10 << 20) + b'"resourceSpans": []}')
+    gz = {"content-type": "application/json", "content-encoding": "gzip"}
+    with anyio.fail_after(10):
+        async with serve(receiver) as srv, httpx2.AsyncClient(base_url=srv.url) as client:
+            small = await client.post("/v1/traces", content=gzip.compress(empty), headers=gz)
+            deflated = await client.post(
+                "/v1/traces",
+                content=zlib.compress(empty),
+                headers={**gz, "content-encoding": "deflate"},
+            )
+            big = await client.post("/v1/traces", content=bomb, headers=gz)
+            broken = await client.post("/v1/traces", content=b"not gzip", headers=gz)
+    assert len(bomb) < 64 * 1024
+    assert (small.status_code, deflated.status_code) == (200, 200)
+    assert big.status_code == 413
+    assert broken.status_code == 400
