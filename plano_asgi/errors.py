@@ -46,6 +46,11 @@ __all__ = [
     "FilterRejectedError",
     "MissingExtraError",
     "ModelNotFoundError",
+    "OutboundConnectError",
+    "OutboundError",
+    "OutboundProtocolError",
+    "OutboundReadError",
+    "OutboundRequestError",
     "PayloadTooLargeError",
     "PlanoError",
     "PreviousResponseNotFoundError",
@@ -385,3 +390,32 @@ class UpstreamTimeoutError(UpstreamError):
 
     status_code = 504
     code = "upstream_timeout"
+
+
+class OutboundError(PlanoError):
+    """An outbound HTTP call failed on the wire (the seam's one error vocabulary).
+
+    Raised by every :class:`plano_asgi.outbound.HttpClient`, whatever library is behind it;
+    the caller turns it into the :class:`UpstreamError` that names its hop. Timeouts are
+    the builtin ``TimeoutError``.
+    """
+
+    status_code = 502
+    error_type = "upstream_error"
+    code = "upstream_failed"
+
+
+class OutboundConnectError(OutboundError):
+    """No connection: refused, unresolvable, TLS handshake or certificate, proxy."""
+
+
+class OutboundProtocolError(OutboundError):
+    """The server's reply broke HTTP: a malformed head, a bad ``content-length``, a cut body."""
+
+
+class OutboundReadError(OutboundError):
+    """The connection failed after the request went out (reset, closed, read error)."""
+
+
+class OutboundRequestError(OutboundError):
+    """Refused before sending: the request itself is invalid (e.g. CR/LF in a header)."""

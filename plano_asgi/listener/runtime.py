@@ -14,6 +14,7 @@ from plano_asgi.config.models import Tracing
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.listener.selection import Selector
 from plano_asgi.listener.transport import AgentTarget
+from plano_asgi.outbound import HttpClient, HttpxClient
 from plano_asgi.telemetry.metrics import PlanoMetrics
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class ListenerRuntime:
     selector: Selector
     targets: Mapping[str, AgentTarget]
     client: httpx2.AsyncClient
+    """HTTP filters' and routers' calls (httpx2: see :mod:`plano_asgi.outbound`)."""
     filters: FilterSource | None
     tracing: Tracing | None = None
     """``config.tracing``: custom span attributes for every span of a request."""
@@ -47,3 +49,15 @@ class ListenerRuntime:
     """Filter id -> ``http`` or ``mcp``, for span names."""
     conversations: ConversationStore | None = None
     """``/v1/responses`` conversation state (``state_storage``); ``None`` without one."""
+    agents: HttpClient | None = None
+    """The agent hop's client (the outbound seam); ``None``: through ``client``."""
+
+    def __post_init__(self) -> None:
+        if self.agents is None:
+            object.__setattr__(self, "agents", HttpxClient(self.client, decode=True))
+
+    @property
+    def agent_client(self) -> HttpClient:
+        """The client for the agent hop (see :attr:`agents`)."""
+        assert self.agents is not None
+        return self.agents

@@ -28,7 +28,7 @@ from plano_asgi.filters.chain import FilterChain
 from plano_asgi.listener.runtime import FilterSource, ListenerRuntime
 from plano_asgi.listener.selection import Selector
 from plano_asgi.listener.transport import AgentTarget
-from plano_asgi.outbound import outbound_client
+from plano_asgi.outbound import AiohttpClient, HttpClient, HttpxClient, outbound_client
 from plano_asgi.routing.base import Router
 from plano_asgi.routing.factory import build_routers, load_local_router
 from plano_asgi.telemetry.metrics import PlanoMetrics
@@ -80,9 +80,15 @@ class ListenerSetup:
             raise ConfigError([ConfigIssue("listeners", str(exc.args[0]))]) from None
         owned: list[Any] = []
         targets = _targets(config, chosen, agents or {})
+        agent_client: HttpClient
         if client is None:
             client = outbound_client()
             owned.append(client)
+            # The agent hop, per request and per token: the measured faster library.
+            agent_client = AiohttpClient(decode=True)
+            owned.append(agent_client)
+        else:
+            agent_client = HttpxClient(client, decode=True)
         if state is None and config.state_storage is not None:
             # Imported only with state_storage: a listener without it loads no store.
             from plano_asgi.state import store_from_config
@@ -101,6 +107,7 @@ class ListenerSetup:
             metrics=metrics,
             filter_types={f.id: f.type for f in config.filters},
             conversations=state,
+            agents=agent_client,
         )
         return cls(config, chosen, runtime, owned)
 

@@ -1,4 +1,4 @@
-"""Calling one agent: over HTTP with the shared pooled client, or in-process as an ASGI app.
+"""Calling one agent: over HTTP through the outbound seam, or in-process as an ASGI app.
 
 Both paths give an :class:`AgentReply` (status, headers, decoded body chunks as they come)
 and apply the same :class:`~plano_asgi.config.HopTimeouts`: ``connect`` for the TCP
@@ -23,13 +23,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import httpx2
 from anyio.abc import ObjectReceiveStream
 from starlette.types import ASGIApp, Message
 
 from plano_asgi._asgi import post_scope
 from plano_asgi.config import HopTimeouts
-from plano_asgi.errors import UpstreamError, UpstreamTimeoutError
+from plano_asgi.errors import (
+    OutboundConnectError,
+    OutboundError,
+    OutboundProtocolError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
+from plano_asgi.outbound import HttpClient, Phases, Reply
 
 logger = logging.getLogger("plano_asgi.listener")
 
@@ -146,7 +152,7 @@ async def open_agent(
     body: bytes,
     headers: Mapping[str, str],
     *,
-    client: httpx2.AsyncClient,
+    client: HttpClient,
 ) -> AsyncIterator[AgentReply]:
     """Send ``body`` to ``target`` and yield its reply once the headers are in."""
     now = anyio.current_time()
@@ -189,32 +195,28 @@ async def _open_http(
     body: bytes,
     headers: Mapping[str, str],
     deadline: float,
-    client: httpx2.AsyncClient,
+    client: HttpClient,
 ) -> AsyncIterator[AgentReply]:
     assert target.url is not None
     times = target.timeouts
-    request = client.build_request(
-        "POST",
-        target.endpoint,
-        content=body,
-        headers=headers,
-        timeout=httpx2.Timeout(connect=times.connect, read=None, write=times.first_byte, pool=None),
-    )
-    response: httpx2.Response | None = None
+    # Reads are bounded here (first_byte, idle, total), not per read by the client.
+    phases = Phases(connect=times.connect, read=None)
+    opened = client.open("POST", target.endpoint, headers=headers, body=body, phases=phases)
+    reply: Reply | None = None
     with anyio.CancelScope(deadline=deadline) as scope:
         try:
-            response = await client.send(request, stream=True)
-        except httpx2.TimeoutException:
+            reply = await opened.__aenter__()
+        except TimeoutError:
             raise UpstreamTimeoutError(
                 f"Agent '{target.id}' did not accept a connection within {times.connect:g}s.",
                 hop="agent",
                 target=target.id,
             ) from None
-        except httpx2.ConnectError:
+        except OutboundConnectError:
             raise _failed(target, f"is unreachable at {target.url}") from None
-        except httpx2.HTTPError as exc:
-            raise _failed(target, f"failed before answering ({type(exc).__name__})") from None
-    if response is None or scope.cancelled_caught:
+        except OutboundError as exc:
+            raise _failed(target, f"failed before answering ({exc})") from None
+    if reply is None or scope.cancelled_caught:
         raise UpstreamTimeoutError(
             f"Agent '{target.id}' did not answer within {times.first_byte:g}s.",
             hop="agent",
@@ -223,31 +225,31 @@ async def _open_http(
     try:
         yield AgentReply(
             agent=target.id,
-            status=response.status_code,
-            headers=list(response.headers.multi_items()),
-            _source=_http_body(target, response),
+            status=reply.status,
+            headers=reply.headers,
+            _source=_http_body(target, reply),
             _deadline=deadline,
             timeouts=times,
         )
     finally:
         with anyio.CancelScope(shield=True):
-            await response.aclose()
+            await opened.__aexit__(None, None, None)
 
 
-async def _http_body(target: AgentTarget, response: httpx2.Response) -> AsyncGenerator[bytes, None]:
+async def _http_body(target: AgentTarget, reply: Reply) -> AsyncGenerator[bytes, None]:
     try:
-        # Decoded: the listener reads every reply (completeness, shape), so a compressed
-        # body is inflated here and relayed without its content-encoding.
-        async for chunk in response.aiter_bytes():
+        # Decoded by the client: the listener reads every reply (completeness, shape), so a
+        # compressed body is inflated there and relayed without its content-encoding.
+        async for chunk in reply.chunks():
             yield chunk
-    except httpx2.HTTPError as exc:
+    except OutboundError as exc:
         raise _failed(target, f"broke off its reply ({_why(exc)})") from None
 
 
-def _why(exc: httpx2.HTTPError) -> str:
-    if isinstance(exc, httpx2.RemoteProtocolError):
+def _why(exc: OutboundError) -> str:
+    if isinstance(exc, OutboundProtocolError):
         return "connection closed before the body was complete"
-    return type(exc).__name__
+    return str(exc)
 
 
 def _asgi_scope(target: AgentTarget, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:

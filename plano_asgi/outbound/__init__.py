@@ -23,8 +23,17 @@ What the clients built here share:
 * **timeouts**: :func:`hop_timeout` turns a hop's :class:`~plano_asgi.config.HopTimeouts`
   into httpx2's per-phase timeouts.
 
-The seam tests plug into is ``transport``: pass ``httpx2.ASGITransport(app=...)`` to call an
-ASGI app in process, or ``httpx2.MockTransport(handler)``.
+The seam (:mod:`plano_asgi.outbound.seam`): :class:`HttpClient` opens one request and gives
+back status, headers and the body as chunks, with failures in one vocabulary
+(:class:`~plano_asgi.errors.OutboundError`, ``TimeoutError``). Implementations:
+:class:`AiohttpClient` (the default for the gateway's provider calls and the listener's
+agent hop: measured, see :mod:`plano_asgi.outbound.aiohttp_client`) and :class:`HttpxClient`
+(over an ``httpx2.AsyncClient`` you pass; tests plug in there with ``httpx2.ASGITransport``
+or ``httpx2.MockTransport``).
+
+Still on httpx2 directly (the clients built by :func:`outbound_client` below): HTTP filters,
+the orchestrator router, the CLI's blocking client and the SDK; and wherever a third-party
+SDK needs its own client (openai/anthropic, the mcp SDK's streamable-HTTP client).
 """
 
 from __future__ import annotations
@@ -39,8 +48,17 @@ import httpx2
 if TYPE_CHECKING:
     from plano_asgi.config import HopTimeouts
 
+from plano_asgi.outbound.aiohttp_client import AiohttpClient
+from plano_asgi.outbound.httpx_client import HttpxClient
+from plano_asgi.outbound.seam import HttpClient, Phases, Reply
+
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "AiohttpClient",
+    "HttpClient",
+    "HttpxClient",
+    "Phases",
+    "Reply",
     "KEEPALIVE_EXPIRY",
     "MAX_CONNECTIONS",
     "MAX_KEEPALIVE",
