@@ -403,19 +403,29 @@ class OutboundError(PlanoError):
     status_code = 502
     error_type = "upstream_error"
     code = "upstream_failed"
+    what = "an outbound call failed"
+    """A short, secret-free reason for messages naming the hop."""
 
 
 class OutboundConnectError(OutboundError):
     """No connection: refused, unresolvable, TLS handshake or certificate, proxy."""
 
+    what = "no connection"
+
 
 class OutboundProtocolError(OutboundError):
     """The server's reply broke HTTP: a malformed head, a bad ``content-length``, a cut body."""
+
+    what = "a malformed or broken reply"
 
 
 class OutboundReadError(OutboundError):
     """The connection failed after the request went out (reset, closed, read error)."""
 
+    what = "the connection failed"
+
 
 class OutboundRequestError(OutboundError):
     """Refused before sending: the request itself is invalid (e.g. CR/LF in a header)."""
+
+    what = "the request was refused before sending"

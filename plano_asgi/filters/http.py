@@ -20,12 +20,19 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import anyio
-import httpx2
 
 from plano_asgi._asgi import HOP_BY_HOP
 from plano_asgi.config import FilterDef
-from plano_asgi.errors import FilterRejectedError, UpstreamError, UpstreamTimeoutError
+from plano_asgi.errors import (
+    FilterRejectedError,
+    OutboundError,
+    OutboundProtocolError,
+    OutboundReadError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
 from plano_asgi.filters.base import FilterCall
+from plano_asgi.outbound import HttpClient, Phases
 
 __all__ = ["DEFAULT_FILTER_TIMEOUT", "HttpFilter", "rejection_message"]
 
@@ -105,9 +112,9 @@ def decode_payload(filter_id: str, body: bytes) -> dict[str, Any] | None:
 
 
 class HttpFilter:
-    """A ``type: http`` filter: stateless, one POST per call on a shared ``httpx`` client."""
+    """A ``type: http`` filter: stateless, one POST per call on a shared outbound client."""
 
-    def __init__(self, definition: FilterDef, *, client: httpx2.AsyncClient) -> None:
+    def __init__(self, definition: FilterDef, *, client: HttpClient) -> None:
         self.id = definition.id
         self.on_error: Literal["fail", "allow"] = definition.on_error
         self.url = definition.url.rstrip("/")
@@ -128,31 +135,33 @@ class HttpFilter:
         return self._outcome(status, content)
 
     async def _post(self, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        phases = Phases(connect=self.timeout, read=self.timeout)
         try:
             with anyio.fail_after(self.timeout):
-                response = await self._client.post(
-                    url, content=body, headers=headers, timeout=self.timeout
-                )
-        except (TimeoutError, httpx2.TimeoutException):
+                async with self._client.open(
+                    "POST", url, headers=headers, body=body, phases=phases
+                ) as reply:
+                    content = b"".join([chunk async for chunk in reply.chunks()])
+        except TimeoutError:
             raise UpstreamTimeoutError(
                 f"Filter '{self.id}' did not answer within {self.timeout:g}s.",
                 hop="filter",
                 target=self.id,
             ) from None
-        except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
+        except (OutboundProtocolError, OutboundReadError) as exc:
             # Connected, then the reply broke off (e.g. shorter than its content-length).
             raise UpstreamError(
-                f"Filter '{self.id}' broke off its reply ({type(exc).__name__}).",
+                f"Filter '{self.id}' broke off its reply ({exc.what}).",
                 hop="filter",
                 target=self.id,
             ) from exc
-        except httpx2.HTTPError as exc:
+        except OutboundError as exc:
             raise UpstreamError(
-                f"Filter '{self.id}' is unreachable: {type(exc).__name__}.",
+                f"Filter '{self.id}' is unreachable: {exc.what}.",
                 hop="filter",
                 target=self.id,
             ) from exc
-        return response.status_code, response.content
+        return reply.status, content
 
     def _outcome(self, status: int, content: bytes) -> dict[str, Any] | None:
         if 200 <= status < 300:

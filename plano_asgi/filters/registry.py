@@ -18,14 +18,14 @@ from plano_asgi.errors import ConfigError, ConfigIssue
 from plano_asgi.filters.base import Filter
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.filters.http import HttpFilter
-from plano_asgi.outbound import outbound_client
+from plano_asgi.outbound import AiohttpClient, HttpClient, HttpxClient
 
 __all__ = ["FilterRegistry", "build_filter"]
 
 logger = logging.getLogger("plano_asgi.filters")
 
 
-def build_filter(definition: FilterDef, *, client: httpx2.AsyncClient) -> Filter:
+def build_filter(definition: FilterDef, *, client: HttpClient) -> Filter:
     """The filter object for one ``filters[]`` entry (``type`` defaults to ``mcp``, as in Plano)."""
     if definition.type == "http":
         return HttpFilter(definition, client=client)
@@ -40,25 +40,29 @@ def build_filter(definition: FilterDef, *, client: httpx2.AsyncClient) -> Filter
 class FilterRegistry:
     """Builds, caches and closes the filters a config declares.
 
-    Pass ``client`` to share an ``httpx2.AsyncClient`` with the rest of your app (HTTP filters
-    use it; you keep ownership). Without it the registry makes one and closes it in
+    Pass ``client`` (an ``httpx2.AsyncClient`` or an :class:`~plano_asgi.outbound.HttpClient`)
+    to share it with the rest of your app (HTTP filters use it; you keep ownership). Without
+    it the registry makes an :class:`~plano_asgi.outbound.AiohttpClient` and closes it in
     :meth:`aclose`. MCP filters run on the MCP SDK's own HTTP stack and are always owned here.
     """
 
-    def __init__(self, config: PlanoConfig, *, client: httpx2.AsyncClient | None = None) -> None:
+    def __init__(
+        self, config: PlanoConfig, *, client: httpx2.AsyncClient | HttpClient | None = None
+    ) -> None:
         self._config = config
         self._owns_client = client is None
-        self._client = client
+        self._client: HttpClient | None = (
+            HttpxClient(client) if isinstance(client, httpx2.AsyncClient) else client
+        )
         self._filters: dict[str, Filter] = {}
         self._chains: dict[tuple[str, ...], FilterChain] = {}
         self._closed = False
 
     @property
-    def client(self) -> httpx2.AsyncClient:
+    def client(self) -> HttpClient:
         """The HTTP client HTTP filters use (created on first use when none was given)."""
         if self._client is None:
-            # Per-filter timeouts are applied per request; this is only the outer bound.
-            self._client = outbound_client()
+            self._client = AiohttpClient(decode=True)
         return self._client
 
     def get(self, filter_id: str) -> Filter:

@@ -12,9 +12,13 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx2
 
-from plano_asgi.errors import RateLimitedError, UpstreamError, UpstreamTimeoutError
+from plano_asgi.errors import (
+    OutboundError,
+    RateLimitedError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
 from plano_asgi.gateway.outbound import prepare_call
 from plano_asgi.gateway.relay import ProviderCall, relay_body, relay_stream
 from plano_asgi.gateway.resolution import Target
@@ -181,7 +185,7 @@ async def attempt(
         if ex.stream:
             return await relay_stream(ex, call, response, chunks, first)
         return await relay_body(ex, call, response, chunks, first)
-    except (httpx2.TransportError, TimeoutError) as exc:
+    except (OutboundError, TimeoutError) as exc:
         return transport_failure(exc, target=call.target.name, phase=phase)
     finally:
         if response is not None:

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx2
 
 from plano_asgi.config import HopTimeouts
-from plano_asgi.errors import PlanoError, UpstreamError
+from plano_asgi.errors import OutboundError, PlanoError, UpstreamError
 from plano_asgi.gateway.anthropic import anthropic_to_openai_response
 from plano_asgi.gateway.anthropic_inbound import openai_to_anthropic_response
 from plano_asgi.gateway.anthropic_stream import AnthropicToOpenAI, OpenAIToAnthropic
@@ -257,13 +256,13 @@ class _Stream:
             out = await _client_bytes(ex, self.adapter, self.adapter.finish())
         except StreamFailedError as exc:
             await ex.end_in_band(f"Provider '{name}': {exc.message}; the answer is incomplete.")
-        except (TimeoutError, httpx2.TimeoutException):
+        except TimeoutError:
             await ex.end_in_band(
                 f"Provider '{name}' stalled: no data for {idle:g}s; the answer is incomplete."
             )
-        except httpx2.TransportError as exc:
+        except OutboundError as exc:
             await ex.end_in_band(
-                f"Provider '{name}' connection failed mid-stream ({type(exc).__name__}); "
+                f"Provider '{name}' connection failed mid-stream ({exc.what}); "
                 "the answer is incomplete."
             )
         except PlanoError as exc:
@@ -281,12 +280,12 @@ async def _drain(chunks: Any, seconds: float) -> None:
         try:
             while await next_chunk(chunks, None) is not None:
                 pass
-        except (httpx2.TransportError, OSError):
+        except (OutboundError, OSError):
             pass
 
 
 def idle_guard(ex: Exchange, timeouts: HopTimeouts) -> float | None:
-    """The explicit idle deadline to use, or ``None`` when httpx2's read timeout covers it."""
+    """The explicit idle deadline to use, or ``None`` when the client's read timeout covers it."""
     return timeouts.idle if timeouts.idle < timeouts.first_byte else None
 
 

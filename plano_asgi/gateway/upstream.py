@@ -20,7 +20,13 @@ import anyio
 import httpx2
 
 from plano_asgi.config import HopTimeouts
-from plano_asgi.errors import PlanoError, UpstreamError, UpstreamTimeoutError
+from plano_asgi.errors import (
+    OutboundError,
+    OutboundRequestError,
+    PlanoError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
 from plano_asgi.gateway.anthropic import openai_error_from_anthropic
 from plano_asgi.gateway.retry import retry_after_seconds, should_fall_back, should_retry
 from plano_asgi.gateway.tls import tls_failure_detail
@@ -40,7 +46,7 @@ __all__ = [
 
 
 class UpstreamResponse(Protocol):
-    """What the gateway reads from a provider response (``httpx2.Response`` fits)."""
+    """What the gateway reads from a provider (see :mod:`plano_asgi.gateway.provider_client`)."""
 
     @property
     def status_code(self) -> int: ...
@@ -228,11 +234,11 @@ def transport_failure(exc: BaseException, *, target: str, phase: str) -> Failure
     could not be sent at all (a header value with CR/LF): those fall back to the next
     target at once, and the message says what was wrong.
     """
-    if isinstance(exc, TimeoutError | httpx2.TimeoutException):
+    if isinstance(exc, TimeoutError):
         error: PlanoError = UpstreamTimeoutError(
             f"Provider '{target}' timed out ({phase}).", hop="provider", target=target
         )
-    elif isinstance(exc, httpx2.LocalProtocolError):  # never sent: no retry can help
+    elif isinstance(exc, OutboundRequestError):  # never sent: no retry can help
         error = UpstreamError(
             f"Provider '{target}' was not called: a request header value has a line break "
             "or another control character. Check its access_key and http_host.",
@@ -250,18 +256,22 @@ def transport_failure(exc: BaseException, *, target: str, phase: str) -> Failure
         return Failure(error, retry=False, fall_back=True)
     else:
         error = UpstreamError(
-            f"Provider '{target}' could not be reached: {type(exc).__name__}.",
+            f"Provider '{target}' could not be reached: {_reason(exc)}.",
             hop="provider",
             target=target,
         )
     return Failure(error, retry=True, fall_back=True)
 
 
+def _reason(exc: BaseException) -> str:
+    return exc.what if isinstance(exc, OutboundError) else type(exc).__name__
+
+
 async def next_chunk(chunks: AsyncIterator[bytes], seconds: float | None) -> bytes | None:
     """The next body chunk, ``None`` at the end; ``TimeoutError`` after ``seconds``.
 
     With ``seconds=None`` no extra deadline is set: the caller relies on an enclosing one or
-    on httpx2's own per-read timeout (cheaper on the hot path).
+    on the client's own per-read timeout (cheaper on the hot path).
     """
     if seconds is None:
         return await anext(chunks, None)

@@ -100,7 +100,7 @@ class ListenerSetup:
             selector=_selector(config, chosen, router, client),
             targets=targets,
             client=client,
-            filters=_filter_source(config, chosen, filters, client, owned),
+            filters=_filter_source(config, chosen, filters, agent_client, owned),
             tracing=config.tracing,
             # One tracer per listener; a proxy until an SDK is installed, then the real one.
             tracer=tracer if tracer is not None else library_tracer(),
@@ -184,7 +184,7 @@ def _filter_source(
     config: PlanoConfig,
     listener: AgentListener,
     filters: FilterSource | Mapping[str, Filter] | None,
-    client: httpx2.AsyncClient,
+    client: HttpClient,
     owned: list[Any],
 ) -> FilterSource | None:
     """Yours (a source, or ``{id: Filter}``), else a registry of the config's filters when

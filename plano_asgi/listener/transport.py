@@ -215,7 +215,7 @@ async def _open_http(
         except OutboundConnectError:
             raise _failed(target, f"is unreachable at {target.url}") from None
         except OutboundError as exc:
-            raise _failed(target, f"failed before answering ({exc})") from None
+            raise _failed(target, f"failed before answering ({exc.what})") from None
     if reply is None or scope.cancelled_caught:
         raise UpstreamTimeoutError(
             f"Agent '{target.id}' did not answer within {times.first_byte:g}s.",
@@ -249,7 +249,7 @@ async def _http_body(target: AgentTarget, reply: Reply) -> AsyncGenerator[bytes,
 def _why(exc: OutboundError) -> str:
     if isinstance(exc, OutboundProtocolError):
         return "connection closed before the body was complete"
-    return str(exc)
+    return exc.what
 
 
 def _asgi_scope(target: AgentTarget, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
