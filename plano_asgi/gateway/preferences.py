@@ -43,6 +43,7 @@ from plano_asgi.config import PlanoConfig
 from plano_asgi.errors import ModelNotFoundError, PlanoError, RequestError
 from plano_asgi.gateway.affinity import Session, Sessions
 from plano_asgi.gateway.resolution import ModelResolver, Target
+from plano_asgi.outbound import HttpClient
 from plano_asgi.routing.base import AgentCandidate, RouteDecision, Router
 
 __all__ = [
@@ -146,7 +147,9 @@ class PreferenceRouter:
         self.sessions = sessions
 
     @classmethod
-    def from_config(cls, config: PlanoConfig, *, client: httpx2.AsyncClient) -> PreferenceRouter:
+    def from_config(
+        cls, config: PlanoConfig, *, client: httpx2.AsyncClient | HttpClient
+    ) -> PreferenceRouter:
         """The router for ``config``'s ``routing_preferences`` (also used for requests
         that bring their own), with the sessions of ``routing``.
 

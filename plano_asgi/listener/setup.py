@@ -97,7 +97,7 @@ class ListenerSetup:
             owned.append(state)
         runtime = ListenerRuntime(
             listener=chosen,
-            selector=_selector(config, chosen, router, client),
+            selector=_selector(config, chosen, router, agent_client),
             targets=targets,
             client=client,
             filters=_filter_source(config, chosen, filters, agent_client, owned),
@@ -119,7 +119,7 @@ class ListenerSetup:
 
 
 def _selector(
-    config: PlanoConfig, listener: AgentListener, router: Router | None, client: httpx2.AsyncClient
+    config: PlanoConfig, listener: AgentListener, router: Router | None, client: HttpClient
 ) -> Selector:
     """Your router (with ``local_v1`` behind it), else the routers the config names."""
     if router is not None:

@@ -48,9 +48,12 @@ import httpx2
 if TYPE_CHECKING:
     from plano_asgi.config import HopTimeouts
 
-from plano_asgi.outbound.aiohttp_client import AiohttpClient
-from plano_asgi.outbound.httpx_client import HttpxClient
-from plano_asgi.outbound.seam import HttpClient, Phases, Reply
+from plano_asgi import _lazy
+
+if TYPE_CHECKING:
+    from plano_asgi.outbound.aiohttp_client import AiohttpClient
+    from plano_asgi.outbound.httpx_client import HttpxClient
+    from plano_asgi.outbound.seam import HttpClient, Phases, Reply
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -151,3 +154,16 @@ def outbound_sync_client(
         follow_redirects=False,
         cookies=_no_cookies(),
     )
+
+
+# The seam's classes load on first use: the SDK's httpx2 builders above need none of them.
+__getattr__, __dir__ = _lazy.lazy_exports(
+    __name__,
+    {
+        "AiohttpClient": "plano_asgi.outbound.aiohttp_client",
+        "HttpClient": "plano_asgi.outbound.seam",
+        "HttpxClient": "plano_asgi.outbound.httpx_client",
+        "Phases": "plano_asgi.outbound.seam",
+        "Reply": "plano_asgi.outbound.seam",
+    },
+)

@@ -103,6 +103,12 @@ class AiohttpClient:
         self._env_proxies = urllib.request.getproxies_environment() if trust_env else {}
         self._proxy_for: dict[tuple[str, str], str | None] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether :meth:`aclose` ran."""
+        return self._closed
 
     def _proxy(self, url: str) -> str | None:
         parts = urlsplit(url)
@@ -195,6 +201,7 @@ class AiohttpClient:
             reply.close()
 
     async def aclose(self) -> None:
+        self._closed = True
         session, self._session = self._session, None
         if session is not None:
             await session.close()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import httpx2
 
 from plano_asgi.config import AgentListener, PlanoConfig
+from plano_asgi.outbound import HttpClient
 from plano_asgi.routing.base import Router
 
 __all__ = ["RouterPlan", "build_routers", "load_local_router", "router_kind"]
@@ -57,7 +58,7 @@ def load_local_router() -> Router | None:
 
 
 def build_routers(
-    config: PlanoConfig, listener: AgentListener, *, client: httpx2.AsyncClient
+    config: PlanoConfig, listener: AgentListener, *, client: httpx2.AsyncClient | HttpClient
 ) -> RouterPlan:
     """Build the listener's router and fallback. ``client`` is shared, never closed here."""
     kind = router_kind(config, listener)

@@ -16,6 +16,7 @@ Unlike Plano, nothing here is fatal for the client's request: every failure is a
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,8 @@ import httpx2
 
 from plano_asgi.chat import ChatMessage, message_text
 from plano_asgi.config import ModelProvider, PlanoConfig
-from plano_asgi.errors import ConfigError, ConfigIssue, RoutingError
+from plano_asgi.errors import ConfigError, ConfigIssue, OutboundError, RoutingError
+from plano_asgi.outbound import HttpClient, HttpxClient, Phases
 from plano_asgi.routing.base import AgentCandidate, RouteDecision
 from plano_asgi.routing.prompt import DEFAULT_TEMPLATE, RoutingPrompt, parse_routes
 from plano_asgi.telemetry.propagation import inject_headers
@@ -125,7 +127,8 @@ def _config_error(message: str) -> ConfigError:
 class OrchestratorRouter:
     """Routes with an orchestrator LLM. Build it with :meth:`from_config`.
 
-    You keep ownership of ``client``; this router never closes it.
+    ``client`` is an :class:`~plano_asgi.outbound.HttpClient` or an ``httpx2.AsyncClient``;
+    you keep ownership of it; this router never closes it.
     """
 
     name = "plano_orchestrator_v1"
@@ -134,15 +137,19 @@ class OrchestratorRouter:
         self,
         endpoint: OrchestratorEndpoint,
         *,
-        client: httpx2.AsyncClient,
+        client: httpx2.AsyncClient | HttpClient,
         prompt: RoutingPrompt | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.prompt = prompt or RoutingPrompt()
-        self._client = client
+        self._client: HttpClient = (
+            HttpxClient(client, decode=True) if isinstance(client, httpx2.AsyncClient) else client
+        )
 
     @classmethod
-    def from_config(cls, config: PlanoConfig, *, client: httpx2.AsyncClient) -> OrchestratorRouter:
+    def from_config(
+        cls, config: PlanoConfig, *, client: httpx2.AsyncClient | HttpClient
+    ) -> OrchestratorRouter:
         """The router for ``config``'s orchestrator model and prompt overrides."""
         overrides = config.overrides
         template = DEFAULT_TEMPLATE
@@ -187,20 +194,23 @@ class OrchestratorRouter:
         # The Router protocol takes no context: the current span (the listener's routing
         # span) is the parent of this call.
         inject_headers(headers)
-        timeout = httpx2.Timeout(endpoint.timeout)
+        phases = Phases(connect=endpoint.timeout, read=endpoint.timeout)
+        payload = json.dumps(body, separators=(",", ":")).encode()
         try:
             with anyio.fail_after(endpoint.timeout):
-                response = await self._client.post(
-                    endpoint.url, json=body, headers=headers, timeout=timeout
-                )
-        except (TimeoutError, httpx2.TimeoutException):
+                async with self._client.open(
+                    "POST", endpoint.url, headers=headers, body=payload, phases=phases
+                ) as reply:
+                    status = reply.status
+                    content = b"".join([chunk async for chunk in reply.chunks()])
+        except TimeoutError:
             raise RoutingError(f"timed out after {endpoint.timeout:g}s") from None
-        except httpx2.HTTPError as exc:
-            raise RoutingError(f"unreachable ({type(exc).__name__})") from None
-        if response.status_code >= 300:
-            raise RoutingError(f"answered HTTP {response.status_code}: {_error_text(response)}")
+        except OutboundError as exc:
+            raise RoutingError(f"unreachable ({exc.what})") from None
+        if status >= 300:
+            raise RoutingError(f"answered HTTP {status}: {_error_text(content)}")
         try:
-            data = response.json()
+            data = json.loads(content)
         except ValueError:
             raise RoutingError("answered something that is not JSON") from None
         if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
@@ -214,11 +224,11 @@ class OrchestratorRouter:
         return message_text(message.get("content"))
 
 
-def _error_text(response: httpx2.Response) -> str:
+def _error_text(content: bytes) -> str:
     try:
-        error = response.json().get("error")
+        error = json.loads(content).get("error")
     except (ValueError, AttributeError):
         error = None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         return str(error["message"])[:200]
-    return response.text[:200].replace("\n", " ")
+    return content.decode("utf-8", "replace")[:200].replace("\n", " ")
