@@ -161,7 +161,9 @@ class PreferenceRouter:
         return router
 
     @classmethod
-    def _from_config(cls, config: PlanoConfig, client: httpx2.AsyncClient) -> PreferenceRouter:
+    def _from_config(
+        cls, config: PlanoConfig, client: httpx2.AsyncClient | HttpClient
+    ) -> PreferenceRouter:
         routes = tuple(
             ModelRoute(p.name, p.description, p.models) for p in config.routing_preferences
         )

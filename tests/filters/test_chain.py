@@ -204,12 +204,15 @@ async def test_registry_caches_filters_and_chains() -> None:
 async def test_registry_closes_owned_client_but_not_a_shared_one() -> None:
     import httpx2
 
+    from plano_asgi.outbound import AiohttpClient
+
     shared = httpx2.AsyncClient()
     config = filter_config({"id": "a", "url": "http://127.0.0.1:9", "type": "http"})
     with_shared = FilterRegistry(config, client=shared)
     owned = FilterRegistry(config)
     with_shared.get("a")
     owned_client = owned.client
+    assert isinstance(owned_client, AiohttpClient)
     await with_shared.aclose()
     await owned.aclose()
     assert not shared.is_closed
