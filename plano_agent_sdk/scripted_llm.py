@@ -19,7 +19,7 @@ from typing import Any, TypeAlias
 
 from starlette.types import Receive, Scope, Send
 
-from plano_asgi._asgi import route_path, send_json
+from plano_asgi._asgi import request_headers, route_path, send_json
 from plano_asgi.chat import chat_completion, completion_chunk, completion_id
 from plano_asgi.errors import error_body
 from plano_asgi.sse import DONE, SSE_HEADERS, encode_data, encode_json
@@ -124,7 +124,7 @@ class ScriptedLLM:
             )
             return
         body = await _read(receive)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = request_headers(scope)
         call = LLMCall(path=path, body=MappingProxyType(body), headers=MappingProxyType(headers))
         self.calls.append(call)
         reply = self._next(call)

@@ -19,6 +19,7 @@ __all__ = [
     "header",
     "post_scope",
     "read_body",
+    "request_headers",
     "route_path",
     "sane_request_id",
     "send_error",
@@ -89,6 +90,14 @@ def sane_request_id(value: str | None) -> str:
         if _REQUEST_ID.match(value):
             return value
     return str(uuid.uuid4())
+
+
+def request_headers(scope: Scope) -> dict[str, str]:
+    """Every request header by lower-case name (latin-1; of repeated names, the last)."""
+    return {
+        bytes(key).decode("latin-1").lower(): bytes(value).decode("latin-1")
+        for key, value in scope.get("headers", ())
+    }
 
 
 def header(scope: Scope, name: bytes) -> str | None:

@@ -25,7 +25,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from plano_asgi._asgi import header, read_json_object, send_json
+from plano_asgi._asgi import header, read_json_object, request_headers, send_json
 from plano_asgi.errors import PlanoError, RequestError
 from plano_asgi.exchange import BaseExchange
 from plano_asgi.gateway.anthropic import anthropic_error
@@ -87,7 +87,7 @@ async def _decide(deps: GatewayDeps, scope: Scope, receive: Receive, api: str) -
     preferences = deps.preferences
     if preferences is not None:
         sessions = preferences.sessions
-        session = sessions.session(_headers(scope), api, body) if sessions else None
+        session = sessions.session(request_headers(scope), api, body) if sessions else None
         choice = await preferences.choose(conversation(api, body), routes, session=session)
     targets = targets_for(deps.resolver, model, choice)
     answer: dict[str, Any] = {
@@ -103,13 +103,6 @@ async def _decide(deps: GatewayDeps, scope: Scope, receive: Receive, api: str) -
         if choice.confidence is not None:
             answer["confidence"] = round(choice.confidence, 4)
     return answer
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    return {
-        bytes(key).decode("latin-1").lower(): bytes(value).decode("latin-1")
-        for key, value in scope.get("headers", ())
-    }
 
 
 def _trace_id(traceparent: str | None) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from plano_asgi._asgi import read_json_object, sane_request_id
+from plano_asgi._asgi import read_json_object, request_headers, sane_request_id
 from plano_asgi.errors import PlanoError, RequestError
 from plano_asgi.exchange import BaseExchange
 from plano_asgi.filters.base import FilterCall
@@ -66,10 +66,7 @@ class Exchange(BaseExchange):
         self.deps = deps
         self.api = api
         self.path = path
-        self.headers = {
-            key.decode("latin-1").lower(): value.decode("latin-1")
-            for key, value in scope.get("headers", ())
-        }
+        self.headers = request_headers(scope)
         self.raw_headers = scope.get("headers", ())
         self.stream = False
         self.trace = RequestTrace.start(
