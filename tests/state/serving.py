@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx2
 
-__all__ = ["serving"]
+__all__ = ["gateway_config_text", "serving"]
 
 STARTUP_LIMIT = 30.0
 
@@ -47,3 +47,20 @@ async def serving(path: Path, port: int, env: dict[str, str]) -> AsyncIterator[N
             await proc.wait()
         log.close()
     assert "Traceback" not in path.with_suffix(".log").read_text()
+
+
+def gateway_config_text(provider_url: str, port: int, state_storage: str) -> str:
+    """A one-provider model listener on ``port`` with ``state_storage`` (YAML, indented)."""
+    return f"""\
+version: v0.3.0
+model_providers:
+  - model: openai/gpt-4o
+    base_url: {provider_url}
+    access_key: sk-test
+    default: true
+listeners:
+  - type: model
+    name: gateway
+    port: {port}
+state_storage:
+{state_storage}"""

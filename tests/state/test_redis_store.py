@@ -16,7 +16,7 @@ from plano_asgi.state import StoredResponse, store_from_config
 from plano_asgi.state.redis import PREFIX, RedisStore
 from tests.gateway.fakes import FakeProvider, Reply, openai_completion
 from tests.gateway.helpers import openai_client
-from tests.state.serving import serving
+from tests.state.serving import gateway_config_text, serving
 from tests.support.redis_server import RedisServer
 from tests.support.servers import free_port
 
@@ -141,21 +141,8 @@ def test_bad_redis_state_storage_is_a_config_error_naming_the_key(
 
 
 def two_gateways_config(provider_url: str, port: int) -> str:
-    return f"""\
-version: v0.3.0
-model_providers:
-  - model: openai/gpt-4o
-    base_url: {provider_url}
-    access_key: sk-test
-    default: true
-listeners:
-  - type: model
-    name: gateway
-    port: {port}
-state_storage:
-  type: redis
-  connection_string: $PLANO_TEST_STATE_REDIS
-"""
+    storage = "  type: redis\n  connection_string: $PLANO_TEST_STATE_REDIS\n"
+    return gateway_config_text(provider_url, port, storage)
 
 
 async def test_two_serve_processes_share_the_conversation_through_redis(

@@ -9,28 +9,15 @@ import pytest
 
 from tests.gateway.fakes import FakeProvider, Reply, openai_completion
 from tests.gateway.helpers import openai_client
-from tests.state.serving import serving
+from tests.state.serving import gateway_config_text, serving
 from tests.support.servers import free_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 
 def config_text(provider_url: str, port: int) -> str:
-    return f"""\
-version: v0.3.0
-model_providers:
-  - model: openai/gpt-4o
-    base_url: {provider_url}
-    access_key: sk-test
-    default: true
-listeners:
-  - type: model
-    name: gateway
-    port: {port}
-state_storage:
-  type: postgres
-  connection_string: $PLANO_TEST_STATE_DB
-"""
+    storage = "  type: postgres\n  connection_string: $PLANO_TEST_STATE_DB\n"
+    return gateway_config_text(provider_url, port, storage)
 
 
 async def test_state_written_to_postgres_survives_a_restart_of_serve(
