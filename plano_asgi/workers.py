@@ -171,13 +171,12 @@ def _stop_all(processes: Sequence[SpawnProcess]) -> None:
 
 def _worker(options: WorkerOptions, sockets: list[socket.socket]) -> None:
     """One worker process: load the config, serve every listener on the parent's sockets."""
-    import asyncio
     import sys
 
     from plano_asgi.cli.serve import point_agents_at_gateway
     from plano_asgi.config import load_config
     from plano_asgi.errors import ConfigError
-    from plano_asgi.serving import observability, plan_servers, serve_config
+    from plano_asgi.serving import observability, plan_servers, run_served, serve_config
 
     try:
         config = load_config(options.config_path, allow_missing_env=options.allow_missing_env)
@@ -195,5 +194,5 @@ def _worker(options: WorkerOptions, sockets: list[socket.socket]) -> None:
         sys.exit(2)
     point_agents_at_gateway(servers)
     with observability(config, endpoint=options.otlp_endpoint, log_level=options.log_level):
-        code = asyncio.run(serve_config(servers, log_level=options.log_level, sockets=sockets))
+        code = run_served(serve_config(servers, log_level=options.log_level, sockets=sockets))
     sys.exit(code)

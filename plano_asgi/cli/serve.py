@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import time
@@ -85,7 +84,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the config, then serve until Ctrl-C/SIGTERM. Exit 2 on a bad config."""
-    from plano_asgi.serving import observability, plan_servers, serve_config
+    from plano_asgi.serving import observability, plan_servers, run_served, serve_config
 
     settings = load_settings()
     if settings is None:
@@ -149,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     # Tracing SDK + exporter from the config, a handler for the access lines; flushed on exit.
     with observability(config, endpoint=settings.otlp_endpoint, log_level=level):
         try:
-            return asyncio.run(serve_config(servers, log_level=level))
+            return run_served(serve_config(servers, log_level=level))
         except KeyboardInterrupt:  # only if Ctrl-C lands before the handlers are installed
             return 130
 
