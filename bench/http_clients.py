@@ -15,7 +15,7 @@ chunks, the response closed) through each client in turn:
 * ``aiohttp``: a plain ``aiohttp.ClientSession`` (``trust_env=False``);
 * ``aiohttp trust_env``: the same with ``trust_env=True``, which looks the proxy variables
   up on every request (why the gateway resolves them once per origin instead);
-* ``AiohttpProviderClient``: the gateway's provider client
+* ``ProviderCalls``: the gateway's provider client
   (:mod:`plano_asgi.gateway.provider_client`), as the gateway calls it;
 * ``http1 pool (before)``: the hand-written HTTP/1.1 pool the gateway used before (only
   in a checkout that still has ``plano_asgi/gateway/http1.py``).
@@ -178,9 +178,11 @@ async def aiohttp_client(url: str, *, trust_env: bool = False) -> AsyncIterator[
 @contextlib.asynccontextmanager
 async def provider_client(url: str) -> AsyncIterator[Call]:
     from plano_asgi.config import HopTimeouts
-    from plano_asgi.gateway.provider_client import AiohttpProviderClient
+    from plano_asgi.gateway.provider_client import ProviderCalls
+    from plano_asgi.outbound import AiohttpClient
 
-    client = AiohttpProviderClient()
+    seam = AiohttpClient()
+    client = ProviderCalls(seam)
     timeouts = HopTimeouts(connect=5.0, first_byte=30.0, idle=30.0)
 
     async def call() -> int:
@@ -195,7 +197,7 @@ async def provider_client(url: str) -> AsyncIterator[Call]:
     try:
         yield call
     finally:
-        await client.aclose()
+        await seam.aclose()
 
 
 @contextlib.asynccontextmanager
@@ -228,7 +230,7 @@ def available() -> dict[str, Callable[[str], contextlib.AbstractAsyncContextMana
     }
     clients["aiohttp"] = aiohttp_client
     clients["aiohttp trust_env"] = lambda url: aiohttp_client(url, trust_env=True)
-    clients["AiohttpProviderClient"] = provider_client
+    clients["ProviderCalls"] = provider_client
     root = Path(__file__).resolve().parent.parent
     if (root / "plano_asgi" / "gateway" / "http1.py").exists():
         clients["http1 pool (before)"] = http1_client

@@ -41,6 +41,7 @@ from plano_asgi.listener.client_api import ChatApi, ClientApi
 from plano_asgi.listener.exchange import _Exchange
 from plano_asgi.listener.runtime import FilterSource
 from plano_asgi.listener.setup import ListenerSetup
+from plano_asgi.outbound.seam import HttpClient
 from plano_asgi.routing.base import Router
 from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
 
@@ -71,8 +72,11 @@ class PlanoMiddleware(AsyncCloseable):
     ``PlanoMiddleware(app, config=..., ...)`` does the same, and ``PlanoMiddleware(app,
     setup=setup)`` serves a setup you resolved.
 
-    Inject ``router`` to replace the configured router, ``client`` to share your own
-    ``httpx2.AsyncClient`` (you keep ownership), ``filters`` (a ``FilterRegistry``-like
+    Inject ``router`` to replace the configured router, ``client`` to send every outbound
+    call (agents, HTTP filters, the orchestrator) through yours (an
+    :class:`~plano_asgi.outbound.HttpClient`, or an ``httpx2.AsyncClient``, which is wrapped;
+    you keep ownership; default: an :class:`~plano_asgi.outbound.AiohttpClient` the
+    middleware owns), ``filters`` (a ``FilterRegistry``-like
     object with ``chain(ids)``, or a mapping of filter id to :class:`Filter`), and
     ``agents`` (agent id -> ASGI app) to run agents in this process with no network hop.
 
@@ -101,7 +105,7 @@ class PlanoMiddleware(AsyncCloseable):
         setup: ListenerSetup | None = None,
         listener: str | None = None,
         router: Router | None = None,
-        client: httpx2.AsyncClient | None = None,
+        client: HttpClient | httpx2.AsyncClient | None = None,
         filters: FilterSource | Mapping[str, Filter] | None = None,
         agents: Mapping[str, ASGIApp] | None = None,
         tracer: Tracer | None = None,
@@ -155,7 +159,7 @@ class PlanoMiddleware(AsyncCloseable):
         *,
         listener: str | None = None,
         router: Router | None = None,
-        client: httpx2.AsyncClient | None = None,
+        client: HttpClient | httpx2.AsyncClient | None = None,
         filters: FilterSource | Mapping[str, Filter] | None = None,
         agents: Mapping[str, ASGIApp] | None = None,
         tracer: Tracer | None = None,

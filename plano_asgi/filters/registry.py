@@ -18,7 +18,7 @@ from plano_asgi.errors import ConfigError, ConfigIssue
 from plano_asgi.filters.base import Filter
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.filters.http import HttpFilter
-from plano_asgi.outbound import AiohttpClient, HttpClient, HttpxClient
+from plano_asgi.outbound import AiohttpClient, HttpClient, as_http_client
 
 __all__ = ["FilterRegistry", "build_filter"]
 
@@ -51,9 +51,7 @@ class FilterRegistry:
     ) -> None:
         self._config = config
         self._owns_client = client is None
-        self._client: HttpClient | None = (
-            HttpxClient(client) if isinstance(client, httpx2.AsyncClient) else client
-        )
+        self._client = None if client is None else as_http_client(client)
         self._filters: dict[str, Filter] = {}
         self._chains: dict[tuple[str, ...], FilterChain] = {}
         self._closed = False
@@ -62,7 +60,7 @@ class FilterRegistry:
     def client(self) -> HttpClient:
         """The HTTP client HTTP filters use (created on first use when none was given)."""
         if self._client is None:
-            self._client = AiohttpClient(decode=True)
+            self._client = AiohttpClient()
         return self._client
 
     def get(self, filter_id: str) -> Filter:

@@ -34,6 +34,7 @@ from plano_asgi.gateway.exchange import Exchange
 from plano_asgi.gateway.ratelimit import TokenLimiter
 from plano_asgi.gateway.retry import RetryPolicy
 from plano_asgi.gateway.setup import GatewaySetup
+from plano_asgi.outbound.seam import HttpClient
 from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
 
 if TYPE_CHECKING:
@@ -55,14 +56,14 @@ class ModelGateway(AsyncCloseable):
     configuration is resolved once, by :meth:`from_config` (a
     :class:`~plano_asgi.gateway.setup.GatewaySetup`); ``ModelGateway(app, config=config,
     ...)`` does the same, and ``ModelGateway(app, setup=setup)`` serves a setup you resolved.
-    Provider calls go through the gateway's keep-alive client
-    (:class:`~plano_asgi.gateway.provider_client.AiohttpProviderClient`), HTTP filters
-    through an ``httpx2`` client (:func:`plano_asgi.outbound.outbound_client`); both honour
-    ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` and trust
+    Provider calls, HTTP filters and the preference router's model go through one
+    keep-alive client of the outbound seam (:class:`~plano_asgi.outbound.AiohttpClient`);
+    it honours ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` and trusts
     ``overrides.upstream_tls_ca_path``, else ``SSL_CERT_FILE``, else the system's CAs (see
-    :mod:`plano_asgi.gateway.tls`). Pass ``client`` to send both through your
-    ``httpx2.AsyncClient`` instead (you close it; it keeps its own ``verify``, proxies and
-    transport). Close the gateway with :meth:`aclose` or ``async with``. Served alone, it
+    :mod:`plano_asgi.gateway.tls`). Pass ``client`` to send them through yours instead: an
+    :class:`~plano_asgi.outbound.HttpClient`, or an ``httpx2.AsyncClient`` (wrapped; it keeps
+    its own ``verify``, proxies and transport). You close what you pass. Close the gateway
+    with :meth:`aclose` or ``async with``. Served alone, it
     handles the ASGI lifespan itself; around your app, it closes itself once your app has
     answered the lifespan shutdown.
 
@@ -85,7 +86,7 @@ class ModelGateway(AsyncCloseable):
         *,
         config: PlanoConfig | None = None,
         setup: GatewaySetup | None = None,
-        client: httpx2.AsyncClient | None = None,
+        client: HttpClient | httpx2.AsyncClient | None = None,
         input_filters: FilterChain | None = None,
         output_filters: FilterChain | None = None,
         retry: RetryPolicy | None = None,
@@ -117,7 +118,6 @@ class ModelGateway(AsyncCloseable):
         self.config = setup.config
         self.resolver = setup.deps.resolver
         self._deps = setup.deps
-        self._client = setup.deps.client
         self._responses_endpoint: ResponsesEndpoint | None = None
 
     @classmethod
@@ -126,7 +126,7 @@ class ModelGateway(AsyncCloseable):
         config: PlanoConfig,
         app: ASGIApp | None = None,
         *,
-        client: httpx2.AsyncClient | None = None,
+        client: HttpClient | httpx2.AsyncClient | None = None,
         input_filters: FilterChain | None = None,
         output_filters: FilterChain | None = None,
         retry: RetryPolicy | None = None,

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import httpx2
 from opentelemetry.trace import Tracer
 
 from plano_asgi.config import HopTimeouts, Tracing
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.gateway.preferences import PreferenceRouter
-from plano_asgi.gateway.provider_client import ProviderClient
+from plano_asgi.gateway.provider_client import ProviderCalls
 from plano_asgi.gateway.providers import Endpoint
 from plano_asgi.gateway.ratelimit import RateLimiter
 from plano_asgi.gateway.resolution import ModelResolver
 from plano_asgi.gateway.retry import RetryPolicy
+from plano_asgi.outbound.seam import HttpClient
 from plano_asgi.telemetry.metrics import PlanoMetrics
 
 __all__ = ["GatewayDeps"]
@@ -25,10 +25,11 @@ __all__ = ["GatewayDeps"]
 class GatewayDeps:
     """What every exchange shares: built once by :class:`~plano_asgi.gateway.app.ModelGateway`."""
 
-    client: httpx2.AsyncClient
-    """HTTP filters' calls (see :mod:`plano_asgi.outbound`)."""
-    provider_client: ProviderClient
-    """Provider calls (see :mod:`plano_asgi.gateway.provider_client`)."""
+    client: HttpClient
+    """Every outbound call: providers (through :attr:`provider_client`), HTTP filters and
+    the preference router's model (see :mod:`plano_asgi.outbound`)."""
+    provider_client: ProviderCalls
+    """Provider calls over :attr:`client` (see :mod:`plano_asgi.gateway.provider_client`)."""
     resolver: ModelResolver
     endpoints: dict[str, Endpoint | None]
     timeouts: dict[str, HopTimeouts]

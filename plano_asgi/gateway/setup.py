@@ -1,7 +1,7 @@
 """A model gateway's configuration, resolved: :class:`GatewaySetup` and its factory.
 
 :meth:`GatewaySetup.from_config` turns a :class:`~plano_asgi.config.PlanoConfig` and the
-caller's options into the objects the gateway serves with (the HTTP clients, the
+caller's options into the objects the gateway serves with (the HTTP client, the
 :class:`~plano_asgi.gateway.deps.GatewayDeps` every exchange shares, the ``/v1/models`` list)
 and remembers what it created, so :meth:`GatewaySetup.aclose` closes exactly that. The
 gateway itself (:class:`~plano_asgi.gateway.app.ModelGateway`) only serves a setup.
@@ -23,17 +23,13 @@ from plano_asgi.filters.chain import FilterChain
 from plano_asgi.gateway.deps import GatewayDeps
 from plano_asgi.gateway.keys import key_variable, needs_key
 from plano_asgi.gateway.preferences import PreferenceRouter
-from plano_asgi.gateway.provider_client import (
-    AiohttpProviderClient,
-    HttpxProviderClient,
-    ProviderClient,
-)
+from plano_asgi.gateway.provider_client import ProviderCalls
 from plano_asgi.gateway.providers import Endpoint, endpoint_for
 from plano_asgi.gateway.ratelimit import RateLimiter, TokenLimiter
 from plano_asgi.gateway.resolution import ModelResolver
 from plano_asgi.gateway.retry import RetryPolicy
 from plano_asgi.gateway.tls import upstream_ssl_context
-from plano_asgi.outbound import outbound_client
+from plano_asgi.outbound import AiohttpClient, HttpClient, as_http_client
 from plano_asgi.telemetry.metrics import PlanoMetrics
 
 if TYPE_CHECKING:
@@ -66,7 +62,7 @@ class GatewaySetup:
         cls,
         config: PlanoConfig,
         *,
-        client: httpx2.AsyncClient | None = None,
+        client: HttpClient | httpx2.AsyncClient | None = None,
         input_filters: FilterChain | None = None,
         output_filters: FilterChain | None = None,
         retry: RetryPolicy | None = None,
@@ -82,7 +78,7 @@ class GatewaySetup:
         """
         listener = config.model_listener or config.implicit_model_listener
         owned: list[Any] = []
-        client, provider_client = _clients(config, client, owned)
+        client = _client(config, client, owned)
         registry = _FilterSource(config, client, owned)
         if listener is not None and input_filters is None and listener.input_filters:
             input_filters = registry.chain(listener.input_filters)
@@ -95,7 +91,7 @@ class GatewaySetup:
             owned.append(preferences.sessions)
         deps = GatewayDeps(
             client=client,
-            provider_client=provider_client,
+            provider_client=ProviderCalls(client),
             resolver=resolver,
             endpoints=endpoints,
             timeouts=timeouts,
@@ -130,23 +126,20 @@ class GatewaySetup:
             await resource.aclose()
 
 
-def _clients(
-    config: PlanoConfig, client: httpx2.AsyncClient | None, owned: list[Any]
-) -> tuple[httpx2.AsyncClient, ProviderClient]:
-    """The client of HTTP filters and the client of provider calls.
+def _client(
+    config: PlanoConfig, client: HttpClient | httpx2.AsyncClient | None, owned: list[Any]
+) -> HttpClient:
+    """The one client of provider calls, HTTP filters and the preference router's model.
 
-    Yours for both when you pass one (you close it); else an ``httpx2`` client for filters
-    and the aiohttp provider client, both trusting the same CA bundle (see
-    :mod:`plano_asgi.gateway.tls`) and both closed by the setup.
+    Yours when you pass one (an ``httpx2.AsyncClient`` is wrapped; you close it); else an
+    :class:`~plano_asgi.outbound.AiohttpClient` trusting the CA bundle of
+    :mod:`plano_asgi.gateway.tls`, closed by the setup.
     """
     if client is not None:
-        return client, HttpxProviderClient(client)
-    context = upstream_ssl_context(config)
-    client = outbound_client(verify=context)
-    owned.append(client)
-    provider_client = AiohttpProviderClient(ssl_context=context)
-    owned.append(provider_client)
-    return client, provider_client
+        return as_http_client(client)
+    made = AiohttpClient(ssl_context=upstream_ssl_context(config))
+    owned.append(made)
+    return made
 
 
 def _providers(
@@ -206,7 +199,7 @@ def _limiter(
 class _FilterSource:
     """The model listener's filter chains by id, from a registry made on first use."""
 
-    def __init__(self, config: PlanoConfig, client: httpx2.AsyncClient, owned: list[Any]):
+    def __init__(self, config: PlanoConfig, client: HttpClient, owned: list[Any]):
         self._config = config
         self._client = client
         self._owned = owned

@@ -290,7 +290,7 @@ class _Exchange(BaseExchange):
         status: int | None = None
         text = ChunkGatherer(id="", model=agent_id)
         try:
-            async with open_agent(target, body, headers, client=self.runtime.agent_client) as reply:
+            async with open_agent(target, body, headers, client=self.runtime.client) as reply:
                 status = reply.status
                 async with contextlib.aclosing(agent_events(target, reply)) as events:
                     async for event in events:

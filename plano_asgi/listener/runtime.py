@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-import httpx2
 from opentelemetry.trace import Tracer
 
 from plano_asgi.config import AgentListener
@@ -14,7 +13,7 @@ from plano_asgi.config.models import Tracing
 from plano_asgi.filters.chain import FilterChain
 from plano_asgi.listener.selection import Selector
 from plano_asgi.listener.transport import AgentTarget
-from plano_asgi.outbound import HttpClient, HttpxClient
+from plano_asgi.outbound.seam import HttpClient
 from plano_asgi.telemetry.metrics import PlanoMetrics
 
 if TYPE_CHECKING:
@@ -36,8 +35,9 @@ class ListenerRuntime:
     listener: AgentListener
     selector: Selector
     targets: Mapping[str, AgentTarget]
-    client: httpx2.AsyncClient
-    """HTTP filters' and routers' calls (httpx2: see :mod:`plano_asgi.outbound`)."""
+    client: HttpClient
+    """Every outbound call: the agent hop, HTTP filters, the orchestrator router (the
+    outbound seam: see :mod:`plano_asgi.outbound`)."""
     filters: FilterSource | None
     tracing: Tracing | None = None
     """``config.tracing``: custom span attributes for every span of a request."""
@@ -49,15 +49,3 @@ class ListenerRuntime:
     """Filter id -> ``http`` or ``mcp``, for span names."""
     conversations: ConversationStore | None = None
     """``/v1/responses`` conversation state (``state_storage``); ``None`` without one."""
-    agents: HttpClient | None = None
-    """The agent hop's client (the outbound seam); ``None``: through ``client``."""
-
-    def __post_init__(self) -> None:
-        if self.agents is None:
-            object.__setattr__(self, "agents", HttpxClient(self.client, decode=True))
-
-    @property
-    def agent_client(self) -> HttpClient:
-        """The client for the agent hop (see :attr:`agents`)."""
-        assert self.agents is not None
-        return self.agents

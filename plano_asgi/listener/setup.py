@@ -28,7 +28,7 @@ from plano_asgi.filters.chain import FilterChain
 from plano_asgi.listener.runtime import FilterSource, ListenerRuntime
 from plano_asgi.listener.selection import Selector
 from plano_asgi.listener.transport import AgentTarget
-from plano_asgi.outbound import AiohttpClient, HttpClient, HttpxClient, outbound_client
+from plano_asgi.outbound import AiohttpClient, HttpClient, as_http_client
 from plano_asgi.routing.base import Router
 from plano_asgi.routing.factory import build_routers, load_local_router
 from plano_asgi.telemetry.metrics import PlanoMetrics
@@ -60,7 +60,7 @@ class ListenerSetup:
         *,
         listener: str | None = None,
         router: Router | None = None,
-        client: httpx2.AsyncClient | None = None,
+        client: HttpClient | httpx2.AsyncClient | None = None,
         filters: FilterSource | Mapping[str, Filter] | None = None,
         agents: Mapping[str, ASGIApp] | None = None,
         tracer: Tracer | None = None,
@@ -80,15 +80,13 @@ class ListenerSetup:
             raise ConfigError([ConfigIssue("listeners", str(exc.args[0]))]) from None
         owned: list[Any] = []
         targets = _targets(config, chosen, agents or {})
-        agent_client: HttpClient
+        seam: HttpClient
         if client is None:
-            client = outbound_client()
-            owned.append(client)
             # The agent hop, per request and per token: the measured faster library.
-            agent_client = AiohttpClient(decode=True)
-            owned.append(agent_client)
+            seam = AiohttpClient()
+            owned.append(seam)
         else:
-            agent_client = HttpxClient(client, decode=True)
+            seam = as_http_client(client)
         if state is None and config.state_storage is not None:
             # Imported only with state_storage: a listener without it loads no store.
             from plano_asgi.state import store_from_config
@@ -97,17 +95,16 @@ class ListenerSetup:
             owned.append(state)
         runtime = ListenerRuntime(
             listener=chosen,
-            selector=_selector(config, chosen, router, agent_client),
+            selector=_selector(config, chosen, router, seam),
             targets=targets,
-            client=client,
-            filters=_filter_source(config, chosen, filters, agent_client, owned),
+            client=seam,
+            filters=_filter_source(config, chosen, filters, seam, owned),
             tracing=config.tracing,
             # One tracer per listener; a proxy until an SDK is installed, then the real one.
             tracer=tracer if tracer is not None else library_tracer(),
             metrics=metrics,
             filter_types={f.id: f.type for f in config.filters},
             conversations=state,
-            agents=agent_client,
         )
         return cls(config, chosen, runtime, owned)
 

@@ -52,7 +52,7 @@ from plano_asgi import _lazy
 
 if TYPE_CHECKING:
     from plano_asgi.outbound.aiohttp_client import AiohttpClient
-    from plano_asgi.outbound.httpx_client import HttpxClient
+    from plano_asgi.outbound.httpx_client import HttpxClient, as_http_client
     from plano_asgi.outbound.seam import HttpClient, Phases, Reply
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "Phases",
     "Reply",
     "KEEPALIVE_EXPIRY",
+    "as_http_client",
     "MAX_CONNECTIONS",
     "MAX_KEEPALIVE",
     "hop_timeout",
@@ -165,5 +166,6 @@ __getattr__, __dir__ = _lazy.lazy_exports(
         "HttpxClient": "plano_asgi.outbound.httpx_client",
         "Phases": "plano_asgi.outbound.seam",
         "Reply": "plano_asgi.outbound.seam",
+        "as_http_client": "plano_asgi.outbound.httpx_client",
     },
 )

@@ -12,8 +12,8 @@ session gives every caller:
 * no reuse of a connection the server will close (HTTP/1.0, ``connection: close``), and a
   malformed ``content-length`` rejected with that connection closed.
 
-``decode=False`` relays bodies as they came (the gateway asks providers for identity);
-``decode=True`` undoes gzip/deflate (the listener reads agents' replies).
+``decode`` is chosen per call (aiohttp's per-request ``auto_decompress``), so one client
+serves the gateway's raw provider relay and the decoded filter and router calls alike.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import asyncio
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -94,12 +94,10 @@ class AiohttpClient:
         trust_env: bool = True,
         max_connections: int = 1024,
         keepalive_expiry: float = 5.0,
-        decode: bool = False,
     ) -> None:
         self._ssl = ssl_context
         self._limit = max_connections
         self._keepalive = keepalive_expiry
-        self._decode = decode
         self._env_proxies = urllib.request.getproxies_environment() if trust_env else {}
         self._proxy_for: dict[tuple[str, str], str | None] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -132,14 +130,13 @@ class AiohttpClient:
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
-            auto_decompress=self._decode,
             trust_env=False,  # proxies are resolved once per origin in _proxy
             cookie_jar=aiohttp.DummyCookieJar(),
             timeout=aiohttp.ClientTimeout(total=None),
         )
         return self._session
 
-    async def send(
+    def open(
         self,
         method: str,
         url: str,
@@ -147,11 +144,19 @@ class AiohttpClient:
         headers: Mapping[str, str],
         body: bytes = b"",
         phases: Phases = DEFAULT_PHASES,
-    ) -> _AiohttpReply:
-        """Send and return the reply with its head read; the caller must :meth:`close` it.
+        decode: bool = True,
+    ) -> _Opened:
+        return _Opened(self, method, url, headers, body, phases, decode)
 
-        (The hot path's form of :meth:`open`, without a context manager per call.)
-        """
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        phases: Phases,
+        decode: bool,
+    ) -> _AiohttpReply:
         session = self._session or self._open_session()
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=phases.connect, sock_read=phases.read
@@ -168,6 +173,7 @@ class AiohttpClient:
                 timeout=timeout,
                 proxy=self._proxy(url),
                 allow_redirects=False,
+                auto_decompress=decode,
                 **options,
             )
         except TimeoutError:
@@ -184,25 +190,48 @@ class AiohttpClient:
             raise OutboundRequestError(f"invalid request header: {exc}") from exc
         return _AiohttpReply(response)
 
-    @asynccontextmanager
-    async def open(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str],
-        body: bytes = b"",
-        phases: Phases = DEFAULT_PHASES,
-    ) -> AsyncIterator[_AiohttpReply]:
-        reply = await self.send(method, url, headers=headers, body=body, phases=phases)
-        try:
-            yield reply
-        finally:
-            reply.close()
-
     async def aclose(self) -> None:
         self._closed = True
         session, self._session = self._session, None
         if session is not None:
             await session.close()
             await asyncio.sleep(0)  # let aiohttp finish closing its transports
+
+
+class _Opened:
+    """One :meth:`AiohttpClient.open` call: sends on enter, closes the reply on exit.
+
+    A plain class rather than ``@asynccontextmanager``: it is entered once per provider call
+    and per agent turn, and may be exited from another task than the one that entered it
+    (the gateway hands a streaming reply to its relay).
+    """
+
+    __slots__ = ("_args", "_client", "_reply")
+
+    def __init__(
+        self,
+        client: AiohttpClient,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        phases: Phases,
+        decode: bool,
+    ) -> None:
+        self._client = client
+        self._args = (method, url, headers, body, phases, decode)
+        self._reply: _AiohttpReply | None = None
+
+    async def __aenter__(self) -> _AiohttpReply:
+        self._reply = await self._client._send(*self._args)
+        return self._reply
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        reply, self._reply = self._reply, None
+        if reply is not None:
+            reply.close()

@@ -20,9 +20,9 @@ from plano_asgi.errors import (
     OutboundReadError,
     OutboundRequestError,
 )
-from plano_asgi.outbound.seam import DEFAULT_PHASES, Phases
+from plano_asgi.outbound.seam import DEFAULT_PHASES, HttpClient, Phases
 
-__all__ = ["HttpxClient", "outbound_error"]
+__all__ = ["HttpxClient", "as_http_client", "outbound_error"]
 
 
 def outbound_error(exc: httpx2.HTTPError) -> OutboundError | TimeoutError:
@@ -60,11 +60,11 @@ class _HttpxReply:
 class HttpxClient:
     """Outbound calls through ``client`` (yours: not closed by :meth:`aclose`)."""
 
-    def __init__(self, client: httpx2.AsyncClient, *, decode: bool = False) -> None:
+    def __init__(self, client: httpx2.AsyncClient) -> None:
         self.client = client
-        self._decode = decode
 
-    async def send(
+    @asynccontextmanager
+    async def open(
         self,
         method: str,
         url: str,
@@ -72,8 +72,8 @@ class HttpxClient:
         headers: Mapping[str, str],
         body: bytes = b"",
         phases: Phases = DEFAULT_PHASES,
-    ) -> tuple[_HttpxReply, httpx2.Response]:
-        """Send; the caller closes the returned response (``aclose``)."""
+        decode: bool = True,
+    ) -> AsyncIterator[_HttpxReply]:
         sni = headers.get("host")
         if sni and not sni.endswith("]"):
             sni = sni.rsplit(":", 1)[0]
@@ -91,23 +91,20 @@ class HttpxClient:
             response = await self.client.send(request, stream=True)
         except httpx2.HTTPError as exc:
             raise outbound_error(exc) from exc
-        return _HttpxReply(response, self._decode), response
-
-    @asynccontextmanager
-    async def open(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str],
-        body: bytes = b"",
-        phases: Phases = DEFAULT_PHASES,
-    ) -> AsyncIterator[_HttpxReply]:
-        reply, response = await self.send(method, url, headers=headers, body=body, phases=phases)
         try:
-            yield reply
+            yield _HttpxReply(response, decode)
         finally:
             await response.aclose()
 
+    @property
+    def is_closed(self) -> bool:
+        """Whether your client is closed (:meth:`aclose` leaves it open)."""
+        return self.client.is_closed
+
     async def aclose(self) -> None:
         return None
+
+
+def as_http_client(client: HttpClient | httpx2.AsyncClient) -> HttpClient:
+    """``client`` as the seam: an ``httpx2.AsyncClient`` is wrapped (and stays yours)."""
+    return HttpxClient(client) if isinstance(client, httpx2.AsyncClient) else client

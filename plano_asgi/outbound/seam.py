@@ -6,6 +6,10 @@ headers and its body as an async iterator of chunks (one per piece as it arrives
 the ``async with`` block closes the reply; a body read to its end lets the connection go back
 to the pool, anything else closes it.
 
+``decode`` is per call: ``True`` (the default) undoes a ``content-encoding`` (gzip,
+deflate) for callers that read the body (agents, filters, routers); ``False`` relays it
+as it came (the gateway's provider calls, which ask for identity and stream raw).
+
 Failures are the small set in :mod:`plano_asgi.errors` (:class:`~plano_asgi.errors.OutboundError`
 and its subclasses) or ``TimeoutError``, whichever library is behind the client; callers map
 them to the :class:`~plano_asgi.errors.UpstreamError` that names their hop.
@@ -65,8 +69,14 @@ class HttpClient(Protocol):
         headers: Mapping[str, str],
         body: bytes = b"",
         phases: Phases = DEFAULT_PHASES,
+        decode: bool = True,
     ) -> AbstractAsyncContextManager[Reply]:
         """Send the request; the block is entered once the response head arrived."""
+        ...
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the connections behind this client are closed."""
         ...
 
     async def aclose(self) -> None:

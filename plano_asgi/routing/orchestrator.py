@@ -30,7 +30,7 @@ import httpx2
 from plano_asgi.chat import ChatMessage, message_text
 from plano_asgi.config import ModelProvider, PlanoConfig
 from plano_asgi.errors import ConfigError, ConfigIssue, OutboundError, RoutingError
-from plano_asgi.outbound import HttpClient, HttpxClient, Phases
+from plano_asgi.outbound import HttpClient, Phases, as_http_client
 from plano_asgi.routing.base import AgentCandidate, RouteDecision
 from plano_asgi.routing.prompt import DEFAULT_TEMPLATE, RoutingPrompt, parse_routes
 from plano_asgi.telemetry.propagation import inject_headers
@@ -142,9 +142,7 @@ class OrchestratorRouter:
     ) -> None:
         self.endpoint = endpoint
         self.prompt = prompt or RoutingPrompt()
-        self._client: HttpClient = (
-            HttpxClient(client, decode=True) if isinstance(client, httpx2.AsyncClient) else client
-        )
+        self._client = as_http_client(client)
 
     @classmethod
     def from_config(

@@ -12,6 +12,7 @@ import pytest
 from starlette.responses import PlainTextResponse
 
 from plano_asgi.gateway.app import ModelGateway
+from plano_asgi.outbound import AiohttpClient
 from tests.gateway.fakes import (
     FakeProvider,
     Reply,
@@ -355,7 +356,9 @@ async def test_served_alone_handles_lifespan_and_404() -> None:
                 )
             assert missing.status_code == 404
             assert reply.status_code == 200
-            assert gateway._client.is_closed  # closed by lifespan shutdown
+            client = gateway.setup.deps.client
+            assert isinstance(client, AiohttpClient)
+            assert client.is_closed  # closed by lifespan shutdown
 
 
 async def test_anthropic_client_sees_an_error_event_when_the_stream_breaks() -> None:

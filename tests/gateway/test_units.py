@@ -22,6 +22,7 @@ from plano_asgi.gateway.resolution import ModelResolver
 from plano_asgi.gateway.retry import RetryPolicy, retry_after_seconds
 from plano_asgi.gateway.setup import GatewaySetup
 from plano_asgi.gateway.streams import StreamFailedError
+from plano_asgi.outbound import HttpxClient
 from plano_asgi.sse import ServerSentEvent
 from tests.gateway.helpers import make_config, provider
 
@@ -321,5 +322,7 @@ async def test_a_setup_leaves_your_client_open() -> None:
     config = make_config([provider("openai/gpt-4o", "http://127.0.0.1:9")])
     async with httpx2.AsyncClient() as yours:
         async with ModelGateway.from_config(config, client=yours) as gateway:
-            assert gateway._client is yours
+            seam = gateway.setup.deps.client
+            assert isinstance(seam, HttpxClient)
+            assert seam.client is yours
         assert not yours.is_closed

@@ -3,13 +3,15 @@ and maps (no cookies, no redirects, CR/LF refused, unreachable hosts, one error 
 
 from __future__ import annotations
 
+import gzip
 import socket
 
 import anyio
+import httpx2
 import pytest
 
 from plano_asgi.errors import OutboundConnectError, OutboundProtocolError, OutboundRequestError
-from plano_asgi.outbound import AiohttpClient, Phases
+from plano_asgi.outbound import AiohttpClient, HttpClient, HttpxClient, Phases
 from tests.support.raw_http import RawServer
 
 pytestmark = pytest.mark.anyio
@@ -88,3 +90,25 @@ async def test_nothing_listening_is_a_connect_error() -> None:
         async with client.open("POST", f"http://127.0.0.1:{port}/", headers={}, phases=Phases()):
             pass
     await client.aclose()
+
+
+@pytest.mark.parametrize("library", ["aiohttp", "httpx2"])
+async def test_decoding_is_chosen_per_call_on_one_client(library: str) -> None:
+    plain = b'{"ok": true}' * 50
+    packed = gzip.compress(plain)
+    server = RawServer(lambda n: answer(b"content-encoding: gzip", body=packed))
+    borrowed = httpx2.AsyncClient(trust_env=False)
+    client: HttpClient = (
+        AiohttpClient(trust_env=False) if library == "aiohttp" else HttpxClient(borrowed)
+    )
+    bodies: list[bytes] = []
+    with anyio.fail_after(10):
+        async with server.serving():
+            url = f"http://127.0.0.1:{server.port}/"
+            for decode in (True, False, True):
+                async with client.open("POST", url, headers={}, decode=decode) as reply:
+                    bodies.append(b"".join([c async for c in reply.chunks()]))
+            await client.aclose()
+    await borrowed.aclose()
+    assert bodies == [plain, packed, plain]
+    assert client.is_closed
