@@ -1,39 +1,32 @@
-"""Outbound HTTP: the project's HTTP client library and how its clients are built.
+"""Outbound HTTP: the seam every call of the servers goes through, and the httpx2 builders.
 
-Every call this package makes to another server (agents, HTTP and MCP filters, the
-orchestrator router, the CLI's own requests, the SDK's gateway client) goes through an
-``httpx2`` client built here. The one exception is the model gateway's provider calls, the
-per-token hot path, which use aiohttp (:mod:`plano_asgi.gateway.provider_client`: about a
-third of httpx2's CPU per call, measured with ``bench/http_clients.py``).
+**The seam** (:mod:`plano_asgi.outbound.seam`): :class:`HttpClient` opens one request and
+gives back status, headers and the body as chunks, decoded or raw per call, with failures in
+one vocabulary (:class:`~plano_asgi.errors.OutboundError`, ``TimeoutError``). Every outbound
+call of the gateway and the agent listener goes through it: provider calls, the hop to
+agents, HTTP filters, the orchestrator and preference routers' model calls. Each component
+owns one client. Implementations:
 
-Why httpx2 for the rest: it is a hard dependency anyway (``openai``, ``anthropic`` and
-``mcp`` are built on it), so one library and one error vocabulary serve the process, and
-its ``transport=`` is the seam tests plug into.
+* :class:`AiohttpClient`, the default (measured: about a third of httpx2's CPU per call and
+  2-4x its throughput at 64 concurrent calls, ``bench/results/http_clients.md``);
+* :class:`HttpxClient`, over an ``httpx2.AsyncClient`` you pass as ``client=``
+  (:func:`as_http_client` wraps one); tests plug in there with ``httpx2.ASGITransport``
+  or ``httpx2.MockTransport``, or implement :class:`HttpClient` themselves.
 
-What the clients built here share:
+**The httpx2 builders** (:func:`outbound_client`, :func:`outbound_sync_client`): for the
+clients that must be httpx2 because a third-party SDK or a blocking caller needs one: the
+SDK's OpenAI client and gateway calls, the CLI's requests to our own servers. httpx2 is a
+hard dependency anyway (``openai``, ``anthropic`` and ``mcp`` are built on it; the MCP
+SDK's streamable-HTTP transport brings its own client). What they share with the seam's
+default:
 
 * **proxies from the environment**: ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` and
   ``NO_PROXY`` are honoured (``trust_env``), unless a ``transport`` is given;
-* **TLS**: the ``verify`` context you pass (the gateway passes
-  :func:`plano_asgi.gateway.tls.upstream_ssl_context`), else httpx2's default
-  (``SSL_CERT_FILE`` / ``SSL_CERT_DIR``, else the system's trust store);
+* **TLS**: the ``verify`` context you pass, else httpx2's default (``SSL_CERT_FILE`` /
+  ``SSL_CERT_DIR``, else the system's trust store);
 * **no redirects, no cookies kept between calls** (a gateway forwards, it is no browser);
 * **limits**: up to :data:`MAX_CONNECTIONS` open connections, :data:`MAX_KEEPALIVE` idle
-  ones kept for :data:`KEEPALIVE_EXPIRY` seconds;
-* **timeouts**: :func:`hop_timeout` turns a hop's :class:`~plano_asgi.config.HopTimeouts`
-  into httpx2's per-phase timeouts.
-
-The seam (:mod:`plano_asgi.outbound.seam`): :class:`HttpClient` opens one request and gives
-back status, headers and the body as chunks, with failures in one vocabulary
-(:class:`~plano_asgi.errors.OutboundError`, ``TimeoutError``). Implementations:
-:class:`AiohttpClient` (the default for the gateway's provider calls and the listener's
-agent hop: measured, see :mod:`plano_asgi.outbound.aiohttp_client`) and :class:`HttpxClient`
-(over an ``httpx2.AsyncClient`` you pass; tests plug in there with ``httpx2.ASGITransport``
-or ``httpx2.MockTransport``).
-
-Still on httpx2 directly (the clients built by :func:`outbound_client` below): HTTP filters,
-the orchestrator router, the CLI's blocking client and the SDK; and wherever a third-party
-SDK needs its own client (openai/anthropic, the mcp SDK's streamable-HTTP client).
+  ones kept for :data:`KEEPALIVE_EXPIRY` seconds.
 """
 
 from __future__ import annotations
@@ -44,9 +37,6 @@ from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING
 
 import httpx2
-
-if TYPE_CHECKING:
-    from plano_asgi.config import HopTimeouts
 
 from plano_asgi import _lazy
 
@@ -66,7 +56,6 @@ __all__ = [
     "as_http_client",
     "MAX_CONNECTIONS",
     "MAX_KEEPALIVE",
-    "hop_timeout",
     "outbound_client",
     "outbound_sync_client",
 ]
@@ -83,22 +72,6 @@ def _no_cookies() -> httpx2.Cookies:
     cookies = httpx2.Cookies()
     cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     return cookies
-
-
-def hop_timeout(timeouts: HopTimeouts) -> httpx2.Timeout:
-    """httpx2's timeouts for one hop.
-
-    ``connect`` bounds the TCP/TLS setup (and waiting for a pooled connection and sending
-    the request); each read may take ``max(first_byte, idle)``. Callers that need the
-    shorter ``idle`` bound between body chunks, or ``first_byte`` for the whole head, add
-    their own deadline (see :mod:`plano_asgi.gateway.upstream`).
-    """
-    return httpx2.Timeout(
-        connect=timeouts.connect,
-        read=max(timeouts.first_byte, timeouts.idle),
-        write=timeouts.connect,
-        pool=timeouts.connect,
-    )
 
 
 def _limits() -> httpx2.Limits:

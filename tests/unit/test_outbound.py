@@ -7,8 +7,7 @@ import asyncio
 import httpx2
 import pytest
 
-from plano_asgi.config import HopTimeouts
-from plano_asgi.outbound import hop_timeout, outbound_client
+from plano_asgi.outbound import outbound_client
 
 pytestmark = pytest.mark.anyio
 
@@ -36,11 +35,6 @@ async def test_redirects_are_not_followed() -> None:
     async with outbound_client(transport=httpx2.MockTransport(handler)) as client:
         response = await client.post("http://agent.test/", content=b"{}")
     assert response.status_code == 307
-
-
-def test_hop_timeouts_become_httpx2_phases() -> None:
-    timeout = hop_timeout(HopTimeouts(connect=1.5, first_byte=20, idle=7))
-    assert (timeout.connect, timeout.read, timeout.write, timeout.pool) == (1.5, 20, 1.5, 1.5)
 
 
 async def test_proxy_variables_route_the_call_through_the_proxy(
