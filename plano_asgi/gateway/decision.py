@@ -28,9 +28,9 @@ from starlette.types import Receive, Scope, Send
 from plano_asgi._asgi import header, read_json_object, request_headers, send_json
 from plano_asgi.errors import PlanoError, RequestError
 from plano_asgi.exchange import BaseExchange
-from plano_asgi.gateway.anthropic import anthropic_error
 from plano_asgi.gateway.deps import GatewayDeps
 from plano_asgi.gateway.preferences import ModelChoice, conversation, inline_routes, targets_for
+from plano_asgi.wire.anthropic import anthropic_error
 
 __all__ = ["DECISION_ROUTES", "serve_decision"]
 

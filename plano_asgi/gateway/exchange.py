@@ -30,7 +30,6 @@ from plano_asgi.errors import PlanoError, RequestError
 from plano_asgi.exchange import BaseExchange
 from plano_asgi.filters.base import FilterCall
 from plano_asgi.filters.chain import FilterChain
-from plano_asgi.gateway.anthropic import anthropic_error
 from plano_asgi.gateway.attempts import serve_targets
 from plano_asgi.gateway.deps import GatewayDeps
 from plano_asgi.gateway.preferences import (
@@ -42,10 +41,11 @@ from plano_asgi.gateway.preferences import (
 )
 from plano_asgi.gateway.providers import Api
 from plano_asgi.gateway.resolution import Target
-from plano_asgi.gateway.streams import in_band_error
 from plano_asgi.telemetry.attributes import SERVICE_LLM
 from plano_asgi.telemetry.request import RequestTrace
 from plano_asgi.telemetry.spans import LLMSpan
+from plano_asgi.wire.anthropic import anthropic_error
+from plano_asgi.wire.streams import in_band_error
 
 __all__ = ["Exchange", "GatewayDeps"]
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from plano_asgi.errors import UpstreamError
-from plano_asgi.gateway.anthropic import openai_to_anthropic_request
-from plano_asgi.gateway.anthropic_inbound import anthropic_to_openai_request
 from plano_asgi.gateway.keys import missing_key, needs_key
 from plano_asgi.gateway.providers import auth_headers
 from plano_asgi.gateway.relay import ProviderCall, dumps
 from plano_asgi.gateway.resolution import Target
 from plano_asgi.telemetry.propagation import inject_headers
+from plano_asgi.wire.anthropic import openai_to_anthropic_request
+from plano_asgi.wire.anthropic_inbound import anthropic_to_openai_request
 
 if TYPE_CHECKING:
     from plano_asgi.gateway.exchange import Exchange

@@ -17,20 +17,8 @@ import anyio
 
 from plano_asgi.config import HopTimeouts
 from plano_asgi.errors import OutboundError, PlanoError, UpstreamError
-from plano_asgi.gateway.anthropic import anthropic_to_openai_response
-from plano_asgi.gateway.anthropic_inbound import openai_to_anthropic_response
-from plano_asgi.gateway.anthropic_stream import AnthropicToOpenAI, OpenAIToAnthropic
 from plano_asgi.gateway.providers import Api
 from plano_asgi.gateway.resolution import Target
-from plano_asgi.gateway.streams import (
-    DONE_EVENT,
-    AnthropicPassthrough,
-    ClientEvent,
-    OpenAIPassthrough,
-    StreamAdapter,
-    StreamFailedError,
-    encode_client_event,
-)
 from plano_asgi.gateway.upstream import (
     MAX_ERROR_BODY,
     Failure,
@@ -40,6 +28,18 @@ from plano_asgi.gateway.upstream import (
     relayed_headers,
 )
 from plano_asgi.sse import SSE_HEADERS, SSEDecoder
+from plano_asgi.wire.anthropic import anthropic_to_openai_response
+from plano_asgi.wire.anthropic_inbound import openai_to_anthropic_response
+from plano_asgi.wire.anthropic_stream import AnthropicToOpenAI, OpenAIToAnthropic
+from plano_asgi.wire.streams import (
+    DONE_EVENT,
+    AnthropicPassthrough,
+    ClientEvent,
+    OpenAIPassthrough,
+    StreamAdapter,
+    StreamFailedError,
+    encode_client_event,
+)
 
 if TYPE_CHECKING:
     from plano_asgi.gateway.exchange import Exchange

@@ -27,9 +27,9 @@ from plano_asgi.errors import (
     UpstreamError,
     UpstreamTimeoutError,
 )
-from plano_asgi.gateway.anthropic import openai_error_from_anthropic
 from plano_asgi.gateway.retry import retry_after_seconds, should_fall_back, should_retry
 from plano_asgi.gateway.tls import tls_failure_detail
+from plano_asgi.wire.anthropic import openai_error_from_anthropic
 
 __all__ = [
     "Failure",

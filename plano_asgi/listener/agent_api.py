@@ -3,10 +3,10 @@
 The listener runs every turn as chat; an agent declared with ``api: responses`` or
 ``api: messages`` gets the turn's chat request translated into its API
 (:func:`plano_asgi.responses.upstream.chat_to_responses`,
-:func:`plano_asgi.gateway.anthropic.openai_to_anthropic_request`) at ``/v1/responses`` or
+:func:`plano_asgi.wire.anthropic.openai_to_anthropic_request`) at ``/v1/responses`` or
 ``/v1/messages``, and its reply, JSON or event stream, is read back as chat chunks
 (:class:`~plano_asgi.responses.upstream.ResponsesToChunks`,
-:class:`~plano_asgi.gateway.anthropic_stream.AnthropicToOpenAI`), one event at a time.
+:class:`~plano_asgi.wire.anthropic_stream.AnthropicToOpenAI`), one event at a time.
 
 The completeness rules of :mod:`plano_asgi.listener.reading` hold in every API: a stream
 is complete only when it ends with the API's own end (``response.completed`` /

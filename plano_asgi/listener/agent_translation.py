@@ -2,11 +2,11 @@
 
 Loaded by :mod:`plano_asgi.listener.agent_api` the first time an agent of another API is
 called. Bodies: :func:`plano_asgi.responses.upstream.chat_to_responses`,
-:func:`plano_asgi.gateway.anthropic.openai_to_anthropic_request`. Replies: JSON through
+:func:`plano_asgi.wire.anthropic.openai_to_anthropic_request`. Replies: JSON through
 :func:`plano_asgi.responses.upstream.response_to_completion` /
-:func:`plano_asgi.gateway.anthropic.anthropic_to_openai_response`, streams event by event
+:func:`plano_asgi.wire.anthropic.anthropic_to_openai_response`, streams event by event
 through :class:`~plano_asgi.responses.upstream.ResponsesToChunks` /
-:class:`~plano_asgi.gateway.anthropic_stream.AnthropicToOpenAI`.
+:class:`~plano_asgi.wire.anthropic_stream.AnthropicToOpenAI`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ from typing import Any
 
 from plano_asgi.chunks import completion_chunks
 from plano_asgi.errors import UpstreamError
-from plano_asgi.gateway.anthropic import anthropic_to_openai_response, openai_to_anthropic_request
-from plano_asgi.gateway.anthropic_stream import AnthropicToOpenAI
-from plano_asgi.gateway.streams import StreamFailedError
 from plano_asgi.listener.reading import (
     MAX_REPLY_BYTES,
     PING,
@@ -34,6 +31,9 @@ from plano_asgi.responses.upstream import (
     response_to_completion,
 )
 from plano_asgi.sse import ServerSentEvent, SSEDecoder
+from plano_asgi.wire.anthropic import anthropic_to_openai_response, openai_to_anthropic_request
+from plano_asgi.wire.anthropic_stream import AnthropicToOpenAI
+from plano_asgi.wire.streams import StreamFailedError
 
 __all__ = ["translated_body", "translated_events"]
 

@@ -2,9 +2,9 @@
 
 The body is checked as an Anthropic Messages request (``messages`` of ``user`` /
 ``assistant`` turns, ``max_tokens`` required, as Anthropic requires them), translated with
-the model gateway's translation (:mod:`plano_asgi.gateway.anthropic_inbound`) and served as
+the model gateway's translation (:mod:`plano_asgi.wire.anthropic_inbound`) and served as
 a chat turn like any other. The answer is an Anthropic ``message``, or its event stream
-(:class:`~plano_asgi.gateway.anthropic_stream.OpenAIToAnthropic`) when the client streams.
+(:class:`~plano_asgi.wire.anthropic_stream.OpenAIToAnthropic`) when the client streams.
 Several visible agents give one text whose parts are the agents' texts in order (a blank
 line between), text deltas labelled with their ``agent``; the JSON answer lists them per
 agent under ``"answers"``.
@@ -21,16 +21,16 @@ from typing import Any
 
 from plano_asgi.chat import ChatRequest, parse_chat_request
 from plano_asgi.errors import PlanoError, RequestError
-from plano_asgi.gateway.anthropic import anthropic_error
-from plano_asgi.gateway.anthropic_inbound import (
-    anthropic_to_openai_request,
-    openai_to_anthropic_response,
-)
-from plano_asgi.gateway.anthropic_stream import OpenAIToAnthropic
-from plano_asgi.gateway.streams import ClientEvent, encode_client_event, in_band_error
 from plano_asgi.listener.answer import Answer, Body, JsonAnswer, Start, StreamAnswer
 from plano_asgi.listener.client_api import json_object
 from plano_asgi.listener.reading import AgentEvent
+from plano_asgi.wire.anthropic import anthropic_error
+from plano_asgi.wire.anthropic_inbound import (
+    anthropic_to_openai_request,
+    openai_to_anthropic_response,
+)
+from plano_asgi.wire.anthropic_stream import OpenAIToAnthropic
+from plano_asgi.wire.streams import ClientEvent, encode_client_event, in_band_error
 
 __all__ = ["MessagesApi", "check_messages_request"]
 

@@ -9,21 +9,21 @@ import pytest
 
 from plano_asgi.config import PlanoConfig
 from plano_asgi.errors import ModelNotFoundError, RequestError
-from plano_asgi.gateway.anthropic import openai_to_anthropic_request
-from plano_asgi.gateway.anthropic_inbound import (
-    anthropic_to_openai_request,
-    openai_to_anthropic_response,
-)
-from plano_asgi.gateway.anthropic_stream import OpenAIToAnthropic
 from plano_asgi.gateway.app import ModelGateway
 from plano_asgi.gateway.providers import auth_headers, endpoint_for
 from plano_asgi.gateway.ratelimit import MemoryTokenLimiter, estimate_tokens
 from plano_asgi.gateway.resolution import ModelResolver
 from plano_asgi.gateway.retry import RetryPolicy, retry_after_seconds
 from plano_asgi.gateway.setup import GatewaySetup
-from plano_asgi.gateway.streams import StreamFailedError
 from plano_asgi.outbound import HttpxClient
 from plano_asgi.sse import ServerSentEvent
+from plano_asgi.wire.anthropic import openai_to_anthropic_request
+from plano_asgi.wire.anthropic_inbound import (
+    anthropic_to_openai_request,
+    openai_to_anthropic_response,
+)
+from plano_asgi.wire.anthropic_stream import OpenAIToAnthropic
+from plano_asgi.wire.streams import StreamFailedError
 from tests.gateway.helpers import make_config, provider
 
 

@@ -23,17 +23,7 @@ PACKAGES = ("plano_asgi", "plano_agent_sdk")
 CORE = frozenset({"_asgi", "_lazy", "_lifecycle", "chat", "chunks", "exchange", "sse"})
 BASE = CORE | {"errors"}
 _APIS = frozenset({"state", "responses"})
-_BELOW_LISTENER = BASE | _APIS | {"config", "outbound", "telemetry", "filters", "routing"}
-_TRANSLATION = frozenset(
-    # wire translation that lives in gateway/ and that the listener's client APIs and
-    # agents[].api reuse; pure functions over bodies and streams, no gateway state
-    {
-        "gateway.anthropic",
-        "gateway.anthropic_inbound",
-        "gateway.anthropic_stream",
-        "gateway.streams",
-    }
-)
+_BELOW_LISTENER = BASE | _APIS | {"config", "outbound", "telemetry", "filters", "routing", "wire"}
 _BELOW_MIDDLEWARE = _BELOW_LISTENER | {"listener", "agent_tools"}
 _EVERYTHING = frozenset({"*"})
 
@@ -48,7 +38,8 @@ RULES: Mapping[str, frozenset[str]] = {
     "routing": BASE | {"config", "outbound", "telemetry"},
     "state": BASE | {"config"},
     "responses": BASE | {"config", "state"},
-    "listener": _BELOW_LISTENER | _TRANSLATION,
+    "wire": BASE,
+    "listener": _BELOW_LISTENER,
     "gateway": _BELOW_LISTENER,
     "agent_tools": BASE | {"config", "telemetry", "listener", "routing"},
     "middleware": _BELOW_MIDDLEWARE,

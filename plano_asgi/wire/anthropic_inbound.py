@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from plano_asgi.gateway.anthropic import TO_ANTHROPIC_STOP, text_of, tool_use_block
+from plano_asgi.wire.anthropic import TO_ANTHROPIC_STOP, text_of, tool_use_block
 
 __all__ = ["anthropic_to_openai_request", "openai_to_anthropic_response"]
 

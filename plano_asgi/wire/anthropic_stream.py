@@ -14,14 +14,14 @@ import time
 import uuid
 from typing import Any
 
-from plano_asgi.gateway.anthropic import TO_ANTHROPIC_STOP, TO_OPENAI_STOP
-from plano_asgi.gateway.streams import (
+from plano_asgi.sse import ServerSentEvent
+from plano_asgi.wire.anthropic import TO_ANTHROPIC_STOP, TO_OPENAI_STOP
+from plano_asgi.wire.streams import (
     DONE_EVENT,
     ClientEvent,
     StreamFailedError,
     parse_event_data,
 )
-from plano_asgi.sse import ServerSentEvent
 
 __all__ = ["AnthropicToOpenAI", "OpenAIToAnthropic"]
 

@@ -4,8 +4,8 @@ Both directions, so an OpenAI client can use a Claude model and an Anthropic cli
 use any OpenAI-compatible model. Covered: system prompts, text and image content blocks,
 tool definitions and choice, tool calls and tool results, stop reasons and usage.
 This module covers OpenAI clients on Claude models and the shared pieces; Anthropic
-clients on OpenAI-compatible models are in :mod:`plano_asgi.gateway.anthropic_inbound`,
-streams in :mod:`plano_asgi.gateway.anthropic_stream`.
+clients on OpenAI-compatible models are in :mod:`plano_asgi.wire.anthropic_inbound`,
+streams in :mod:`plano_asgi.wire.anthropic_stream`.
 """
 
 from __future__ import annotations
