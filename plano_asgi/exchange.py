@@ -29,6 +29,7 @@ only the ASGI helpers, the error tree and the SSE encoder, so the SDK can build 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar
@@ -127,28 +128,41 @@ class BaseExchange:
 
         Call it once the request body is read: from then on ``receive()`` belongs to the
         watcher. The client leaving cancels ``work``; ``work`` ending stops the watcher.
+
+        The watcher is one plain asyncio task beside the work, which runs in the caller's
+        task under a cancel scope: a task group (a second scope, a task handle, an exit
+        that waits) costs several times as much for the same race, on every request. What
+        a task group guarantees is kept: the watcher never outlives the race, and what it
+        raises cancels the work and is raised here.
         """
-        async with anyio.create_task_group() as group:
-            self._work_scope = group.cancel_scope
-            watcher = _Watcher()
-            group.start_soon(self._watch_disconnect, watcher)
-            await self.guard(work)
-            if not watcher.done:
-                # One checkpoint lets the watcher see the server's post-response
-                # disconnect, which is cheaper than cancelling it.
-                await anyio.lowlevel.checkpoint()
-            if not watcher.done:
-                group.cancel_scope.cancel()
+        watcher = asyncio.get_running_loop().create_task(self._watch_disconnect())
+        try:
+            with anyio.CancelScope() as self._work_scope:
+                await self.guard(work)
+                if not watcher.done():
+                    # One checkpoint lets the watcher see the server's post-response
+                    # disconnect, which is cheaper than cancelling it.
+                    await anyio.lowlevel.checkpoint()
+        finally:
+            self._work_scope = None
+            if not watcher.done():
+                watcher.cancel()
+                await asyncio.wait((watcher,))
+        if not watcher.cancelled() and (failed := watcher.exception()) is not None:
+            raise failed
 
     def cancel_work(self) -> None:
         """Cancel the work :meth:`race` runs (nothing when no race is on)."""
         if self._work_scope is not None:
             self._work_scope.cancel()
 
-    async def _watch_disconnect(self, watcher: _Watcher) -> None:
-        while (await self.receive())["type"] != "http.disconnect":
-            pass
-        watcher.done = True
+    async def _watch_disconnect(self) -> None:
+        try:
+            while (await self.receive())["type"] != "http.disconnect":
+                pass
+        except Exception:
+            self.cancel_work()  # the race raises it once the work stopped
+            raise
         if self.finished:
             return  # servers report a completed response this way
         self.client_left = True
@@ -232,12 +246,3 @@ class BaseExchange:
     def response_headers(self) -> dict[str, str]:
         """Hook: headers every response of this exchange carries (e.g. ``x-request-id``)."""
         return {}
-
-
-class _Watcher:
-    """Whether the disconnect watcher has seen its ``http.disconnect``."""
-
-    __slots__ = ("done",)
-
-    def __init__(self) -> None:
-        self.done = False

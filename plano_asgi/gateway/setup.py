@@ -31,6 +31,7 @@ from plano_asgi.gateway.retry import RetryPolicy
 from plano_asgi.gateway.tls import upstream_ssl_context
 from plano_asgi.outbound import AiohttpClient, HttpClient, as_http_client
 from plano_asgi.telemetry.metrics import PlanoMetrics
+from plano_asgi.telemetry.stream_span import tracer as library_tracer
 
 if TYPE_CHECKING:
     from plano_asgi.state import ConversationStore
@@ -100,7 +101,8 @@ class GatewaySetup:
             input_filters=input_filters or None,
             output_filters=output_filters or None,
             max_body_bytes=listener.max_body_bytes if listener else _DEFAULT_MAX_BODY,
-            tracer=tracer,
+            # Looked up once, not per request: a proxy until an SDK is installed, then the real one.
+            tracer=tracer if tracer is not None else library_tracer(),
             listener=listener.name if listener else "llm",
             tracing=config.tracing,
             metrics=metrics,

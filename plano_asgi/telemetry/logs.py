@@ -13,8 +13,9 @@ headers through :func:`redact_headers` first.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields as dataclass_fields
 from typing import Any
 
 __all__ = [
@@ -74,7 +75,8 @@ class RequestLog:
     def fields(self) -> dict[str, Any]:
         """The non-empty fields, in declaration order, agents comma-joined."""
         out: dict[str, Any] = {}
-        for key, value in asdict(self).items():
+        for key in _FIELD_NAMES:  # not asdict(): it deep-copies every value, on every request
+            value = getattr(self, key)
             if value is None or value == ():
                 continue
             if key == "agents":
@@ -85,6 +87,11 @@ class RequestLog:
         return out
 
 
+_FIELD_NAMES = tuple(f.name for f in dataclass_fields(RequestLog))
+_QUOTED = re.compile(r'[ "=\\\n\t]')
+"""What makes a logfmt value need quotes: a space, quote, ``=``, backslash, newline or tab."""
+
+
 def format_logfmt(fields: Mapping[str, Any]) -> str:
     """``key=value`` pairs; values with spaces, quotes or ``=`` are quoted and escaped."""
     parts = []
@@ -93,7 +100,7 @@ def format_logfmt(fields: Mapping[str, Any]) -> str:
             text = "true" if value else "false"
         else:
             text = str(value)
-        if text == "" or any(c in text for c in ' "=\\\n\t'):
+        if text == "" or _QUOTED.search(text):
             escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
             text = f'"{escaped}"'
         parts.append(f"{key}={text}")

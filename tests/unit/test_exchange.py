@@ -8,6 +8,7 @@ a real client that hangs up mid-stream.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -165,6 +166,38 @@ async def test_an_oserror_while_sending_ends_the_request_cleanly() -> None:
     assert ticks.sent_ticks == 2
     assert len(channels.sent) == 3
     assert not ticks.finished
+
+
+async def test_the_disconnect_watcher_never_outlives_the_race() -> None:
+    before = asyncio.all_tasks()
+    channels = Channels(fail_on=3)  # the work stops while the watcher still waits
+    ticks = exchange(channels, ticks=None)
+    with anyio.fail_after(5):
+        await ticks.run()
+    assert asyncio.all_tasks() == before
+
+
+class FailingReceive(Channels):
+    """A server whose ``receive()`` breaks while the response streams."""
+
+    async def receive(self) -> Message:
+        if not self._asked:
+            return await super().receive()
+        await self.leave.wait()
+        raise RuntimeError("receive broke")
+
+
+async def test_a_watcher_that_fails_cancels_the_work_and_its_error_reaches_the_edge() -> None:
+    channels = FailingReceive()
+    ticks = exchange(channels, ticks=None)
+    async with anyio.create_task_group() as group:
+        group.start_soon(ticks.run)
+        with anyio.fail_after(5):
+            await ticks.streaming.wait()
+        channels.leave.set()
+    assert ticks.cancelled.is_set()
+    assert b"The server failed unexpectedly" in channels.sent[-1]["body"]
+    assert b"done" not in channels.body  # an in-band error event ended it, not the work
 
 
 async def test_an_oserror_on_the_error_envelope_is_no_error_either() -> None:
