@@ -32,6 +32,8 @@ from plano_asgi.errors import ConfigIssue
 __all__ = ["SUPPORTED_VERSIONS", "PlanoConfig"]
 
 SUPPORTED_VERSIONS = ("v0.1", "v0.1.0", "0.1-beta", "0.2.0", "v0.3.0", "v0.4.0")
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
+_CREDENTIAL_SUFFIXES = ("-api-key", "-token", "-secret")
 
 
 class PlanoConfig(BaseModel):
@@ -174,6 +176,26 @@ class PlanoConfig(BaseModel):
             if agent.id == filter_id and agent.url is not None:
                 return FilterDef(id=agent.id, url=agent.url, type="mcp")
         raise KeyError(filter_id)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The credentials this config holds, to keep out of answers and logs.
+
+        Every provider's ``access_key`` (as resolved from the environment) and the value
+        of every credential among its ``headers`` (``authorization`` with its scheme
+        stripped, ``x-api-key``, ``api-key``, names ending in ``-api-key``, ``-token`` or
+        ``-secret``).
+        """
+        found: list[str] = []
+        for provider in self.model_providers:
+            if provider.access_key:
+                found.append(provider.access_key)
+            for name, value in provider.headers.items():
+                name = name.lower()
+                if name in _CREDENTIAL_HEADERS or name.endswith(_CREDENTIAL_SUFFIXES):
+                    scheme, _, rest = value.partition(" ")
+                    found.append(rest.strip() if rest and scheme.isalpha() else value)
+        return tuple(dict.fromkeys(found))
 
     @property
     def default_provider(self) -> ModelProvider | None:

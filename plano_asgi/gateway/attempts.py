@@ -179,7 +179,9 @@ async def attempt(
             chunks = response.aiter_raw()
             if response.status_code >= 400:
                 raw = await read_error_body(response, t)
-                return classify_status(response, raw, target=call.target.name, secret=call.secret)
+                return classify_status(
+                    response, raw, target=call.target.name, redactor=call.redactor
+                )
             first = await next_chunk(chunks, None)
         phase = "reading the response"
         if ex.stream:

@@ -39,8 +39,9 @@ from plano_asgi.gateway.preferences import (
     inline_routes,
     targets_for,
 )
-from plano_asgi.gateway.providers import Api
+from plano_asgi.gateway.providers import Api, client_credential
 from plano_asgi.gateway.resolution import Target
+from plano_asgi.redaction import redacting
 from plano_asgi.telemetry.attributes import SERVICE_LLM
 from plano_asgi.telemetry.request import RequestTrace
 from plano_asgi.telemetry.spans import LLMSpan
@@ -68,6 +69,8 @@ class Exchange(BaseExchange):
         self.path = path
         self.headers = request_headers(scope)
         self.raw_headers = scope.get("headers", ())
+        self.redactor = deps.redactor.with_secret(client_credential(self.headers))
+        """The config's keys and the client's own: never in an answer, an error or a log."""
         self.stream = False
         self.trace = RequestTrace.start(
             scope,
@@ -91,7 +94,8 @@ class Exchange(BaseExchange):
     async def run(self) -> None:
         """Serve the request to the end; errors become responses at the edge and nowhere else."""
         try:
-            await self.guard(self._serve)
+            with redacting(self.redactor):
+                await self.guard(self._serve)
         finally:
             if self.client_left and not self.finished:
                 self.trace.server.set("plano.client_disconnected", True)
@@ -185,6 +189,7 @@ class Exchange(BaseExchange):
     async def end_in_band(self, message: str) -> None:
         """End the open stream with one error event in the client's API (the relay's
         mid-stream failures)."""
+        message = self.redactor.text(message)
         self.logger.warning("stream ended with an error: %s", message)
         if self.error is None:
             self.error = message
@@ -197,11 +202,11 @@ class Exchange(BaseExchange):
             super().log_error(error)
 
     def error_body(self, error: PlanoError) -> dict[str, Any]:
-        body = error.to_dict()
+        body: dict[str, Any] = self.redactor.json(error.to_dict())
         return anthropic_error(error.status_code, body) if self.api == "anthropic" else body
 
     def in_band_error(self, error: PlanoError) -> bytes:
-        return in_band_error(self.api, error.message)
+        return in_band_error(self.api, self.redactor.text(error.message))
 
 
 def _check_fields(body: dict[str, object]) -> None:

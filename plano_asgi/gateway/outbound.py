@@ -70,5 +70,5 @@ def prepare_call(
         headers,
         content,
         ex.deps.timeouts[provider.display_name],
-        secret,
+        ex.redactor.with_secret(secret),
     )

@@ -27,6 +27,7 @@ from plano_asgi.gateway.upstream import (
     next_chunk,
     relayed_headers,
 )
+from plano_asgi.redaction import Redactor
 from plano_asgi.sse import SSE_HEADERS, SSEDecoder
 from plano_asgi.wire.anthropic import anthropic_to_openai_response
 from plano_asgi.wire.anthropic_inbound import openai_to_anthropic_response
@@ -57,7 +58,8 @@ class ProviderCall:
     headers: dict[str, str]
     content: bytes
     timeouts: HopTimeouts
-    secret: str | None
+    redactor: Redactor
+    """The exchange's keys plus the one this call sends: never relayed back."""
 
 
 async def relay_body(
@@ -71,7 +73,7 @@ async def relay_body(
     parts = [first] if first else []
     while (chunk := await next_chunk(chunks, idle_guard(ex, call.timeouts))) is not None:
         parts.append(chunk)
-    data = b"".join(parts)
+    data = call.redactor.body(b"".join(parts))
     try:
         obj = json.loads(data)
     except ValueError:
@@ -82,7 +84,7 @@ async def relay_body(
         )
         return Failure(error, retry=True, fall_back=True)
     if isinstance(obj, dict) and "error" in obj:
-        failure = error_in_body(data, target=call.target.name, secret=call.secret)
+        failure = error_in_body(data, target=call.target.name, redactor=call.redactor)
         if failure is not None:
             return failure
     if call.api != ex.api:
@@ -173,6 +175,7 @@ class _Stream:
         self.name = call.target.name
         self.chunks = chunks
         self.decoder = SSEDecoder()
+        self.scrub = call.redactor.stream()
         self.adapter = _adapter(ex, call)
         self.guard = idle_guard(ex, call.timeouts)
 
@@ -187,7 +190,8 @@ class _Stream:
             with anyio.fail_after(self.call.timeouts.first_byte):
                 while True:
                     if chunk is None:
-                        return self._ended_early(b"".join(seen))
+                        return self._ended_early(b"".join(seen) + self.scrub.flush())
+                    chunk = self.scrub.feed(chunk)
                     if sum(map(len, seen)) < MAX_ERROR_BODY:
                         seen.append(chunk)
                     out = await self._translate(chunk)
@@ -201,7 +205,7 @@ class _Stream:
             return Failure(error, retry=True, fall_back=True)
 
     def _ended_early(self, seen: bytes) -> Failure:
-        failure = error_in_body(seen, target=self.name, secret=self.call.secret)
+        failure = error_in_body(seen, target=self.name, redactor=self.call.redactor)
         if failure is not None:
             return failure
         error = UpstreamError(
@@ -247,7 +251,7 @@ class _Stream:
                 chunk = await next_chunk(self.chunks, limit)
                 if chunk is None:
                     raise StreamFailedError("the provider's stream ended without its end marker")
-                out = await self._translate(chunk)
+                out = await self._translate(self.scrub.feed(chunk))
                 if out:
                     await ex.send({"type": "http.response.body", "body": out, "more_body": True})
                     progressed, waiting = anyio.current_time(), False

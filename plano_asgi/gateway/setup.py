@@ -30,6 +30,7 @@ from plano_asgi.gateway.resolution import ModelResolver
 from plano_asgi.gateway.retry import RetryPolicy
 from plano_asgi.gateway.tls import upstream_ssl_context
 from plano_asgi.outbound import AiohttpClient, HttpClient, as_http_client
+from plano_asgi.redaction import Redactor, install_log_redaction
 from plano_asgi.telemetry.metrics import PlanoMetrics
 from plano_asgi.telemetry.stream_span import tracer as library_tracer
 
@@ -78,6 +79,7 @@ class GatewaySetup:
         :class:`~plano_asgi.gateway.app.ModelGateway`); what you pass stays yours to close.
         """
         listener = config.model_listener or config.implicit_model_listener
+        install_log_redaction()
         owned: list[Any] = []
         client = _client(config, client, owned)
         registry = _FilterSource(config, client, owned)
@@ -108,6 +110,7 @@ class GatewaySetup:
             metrics=metrics,
             filter_types={f.id: f.type for f in config.filters},
             preferences=preferences,
+            redactor=Redactor(config.secrets),
         )
         models = [
             {"id": model, "object": "model", "created": 0, "owned_by": owner}

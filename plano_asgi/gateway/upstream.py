@@ -9,12 +9,10 @@ body chunks after that. Bodies are read with ``aiter_raw``; we ask providers for
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import quote, quote_plus
 
 import anyio
 import httpx2
@@ -29,6 +27,7 @@ from plano_asgi.errors import (
 )
 from plano_asgi.gateway.retry import retry_after_seconds, should_fall_back, should_retry
 from plano_asgi.gateway.tls import tls_failure_detail
+from plano_asgi.redaction import Redactor
 from plano_asgi.wire.anthropic import openai_error_from_anthropic
 
 __all__ = [
@@ -38,7 +37,6 @@ __all__ = [
     "next_chunk",
     "provider_error",
     "read_error_body",
-    "redact",
     "relayed_headers",
     "UpstreamResponse",
     "transport_failure",
@@ -108,32 +106,6 @@ class Failure:
     retry_after: float | None = None
 
 
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with every occurrence of ``secret`` replaced, in every form a provider may
-    echo it: as is, JSON-escaped (``sk-\\/...``, ``\\u002d``), URL-encoded."""
-    if not secret or len(secret) < 4:
-        return text
-    for form in _secret_forms(secret):
-        if form in text:
-            text = text.replace(form, "[redacted]")
-    return text
-
-
-@functools.lru_cache(maxsize=256)
-def _secret_forms(secret: str) -> tuple[str, ...]:
-    escaped = json.dumps(secret)[1:-1]
-    forms = {
-        secret,
-        escaped,
-        escaped.replace("/", "\\/"),
-        "".join(f"\\u{ord(c):04x}" for c in secret),
-        quote(secret, safe=""),
-        quote_plus(secret, safe=""),
-    }
-    # Longest first, so a form that contains another is replaced whole.
-    return tuple(sorted(forms, key=len, reverse=True))
-
-
 async def read_error_body(response: UpstreamResponse, timeouts: HopTimeouts) -> bytes:
     """Up to :data:`MAX_ERROR_BODY` bytes of an error response, within the idle timeout."""
     parts: list[bytes] = []
@@ -148,11 +120,11 @@ async def read_error_body(response: UpstreamResponse, timeouts: HopTimeouts) -> 
 
 
 def classify_status(
-    response: UpstreamResponse, raw: bytes, *, target: str, secret: str | None
+    response: UpstreamResponse, raw: bytes, *, target: str, redactor: Redactor
 ) -> Failure:
-    """Turn a provider's error response into a :class:`Failure`."""
+    """Turn a provider's error response into a :class:`Failure` (keys redacted first)."""
     status = response.status_code
-    text = redact(raw.decode("utf-8", errors="replace"), secret)
+    text = redactor.text(raw.decode("utf-8", errors="replace"))
     envelope: dict[str, Any] | None = None
     try:
         body = json.loads(text)
@@ -181,7 +153,7 @@ def classify_status(
     return Failure(error, retry=retry, fall_back=should_fall_back(status), retry_after=retry_after)
 
 
-def error_in_body(raw: bytes, *, target: str, secret: str | None) -> Failure | None:
+def error_in_body(raw: bytes, *, target: str, redactor: Redactor) -> Failure | None:
     """A :class:`Failure` when a provider answered HTTP 200 with an error object, else None.
 
     Some providers (and proxies in front of them) answer a stream request with a plain JSON
@@ -189,7 +161,7 @@ def error_in_body(raw: bytes, *, target: str, secret: str | None) -> Failure | N
     with the provider's own 4xx status when the error object names one (``status`` or a
     numeric ``code``), else 502. Only a named 408/429/5xx is retried; any other falls back.
     """
-    text = redact(raw.decode("utf-8", errors="replace"), secret)
+    text = redactor.text(raw.decode("utf-8", errors="replace"))
     try:
         body = json.loads(text)
     except ValueError:
