@@ -22,12 +22,9 @@ All per-request state lives on a per-request ``_Exchange``
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
-import httpx2
-from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plano_asgi._asgi import route_path, send_json
@@ -36,17 +33,13 @@ from plano_asgi.agent_tools.origin import LISTENER_URL, listener_url
 from plano_asgi.agent_tools.server import AgentToolServer
 from plano_asgi.config import PlanoConfig
 from plano_asgi.errors import RequestError
-from plano_asgi.filters.base import Filter
 from plano_asgi.listener.client_api import ChatApi, ClientApi
 from plano_asgi.listener.exchange import _Exchange
-from plano_asgi.listener.runtime import FilterSource
-from plano_asgi.listener.setup import ListenerSetup
-from plano_asgi.outbound.seam import HttpClient
-from plano_asgi.routing.base import Router
-from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
+from plano_asgi.listener.setup import ListenerOptions, ListenerSetup
+from plano_asgi.telemetry.metrics import serve_metrics
 
 if TYPE_CHECKING:
-    from plano_asgi.state import ConversationStore
+    pass
 
 __all__ = ["PlanoMiddleware"]
 
@@ -103,32 +96,17 @@ class PlanoMiddleware(AsyncCloseable):
         *,
         config: PlanoConfig | str | Path | None = None,
         setup: ListenerSetup | None = None,
-        listener: str | None = None,
-        router: Router | None = None,
-        client: HttpClient | httpx2.AsyncClient | None = None,
-        filters: FilterSource | Mapping[str, Filter] | None = None,
-        agents: Mapping[str, ASGIApp] | None = None,
-        tracer: Tracer | None = None,
-        metrics: PlanoMetrics | None = None,
         metrics_path: str | None = _METRICS,
-        state: ConversationStore | None = None,
+        **options: Unpack[ListenerOptions],
     ) -> None:
         """Serve ``setup`` (see :meth:`from_config`), or resolve ``config`` with the options
         first, as :meth:`from_config` does."""
         if setup is None:
             if config is None:
                 raise TypeError("PlanoMiddleware needs config= (or a resolved setup=)")
-            setup = ListenerSetup.from_config(
-                config,
-                listener=listener,
-                router=router,
-                client=client,
-                filters=filters,
-                agents=agents,
-                tracer=tracer,
-                metrics=metrics,
-                state=state,
-            )
+            setup = ListenerSetup.from_config(config, **options)
+        elif options:
+            raise TypeError(f"options ({', '.join(options)}) go with config=, not setup=")
         elif config is not None:
             raise TypeError("pass config= or setup=, not both")
         self.app = app
@@ -157,29 +135,13 @@ class PlanoMiddleware(AsyncCloseable):
         config: PlanoConfig | str | Path,
         app: ASGIApp | None = None,
         *,
-        listener: str | None = None,
-        router: Router | None = None,
-        client: HttpClient | httpx2.AsyncClient | None = None,
-        filters: FilterSource | Mapping[str, Filter] | None = None,
-        agents: Mapping[str, ASGIApp] | None = None,
-        tracer: Tracer | None = None,
-        metrics: PlanoMetrics | None = None,
         metrics_path: str | None = _METRICS,
-        state: ConversationStore | None = None,
+        **options: Unpack[ListenerOptions],
     ) -> PlanoMiddleware:
         """The middleware of one agent listener of ``config``, resolved by
-        :meth:`ListenerSetup.from_config <plano_asgi.listener.setup.ListenerSetup.from_config>`."""
-        setup = ListenerSetup.from_config(
-            config,
-            listener=listener,
-            router=router,
-            client=client,
-            filters=filters,
-            agents=agents,
-            tracer=tracer,
-            metrics=metrics,
-            state=state,
-        )
+        :meth:`ListenerSetup.from_config <plano_asgi.listener.setup.ListenerSetup.from_config>`
+        with ``options`` (:class:`~plano_asgi.listener.setup.ListenerOptions`)."""
+        setup = ListenerSetup.from_config(config, **options)
         return cls(app, setup=setup, metrics_path=metrics_path)
 
     # -- lifecycle --------------------------------------------------------------------------

@@ -18,28 +18,21 @@ Anything else goes to the wrapped ``app`` untouched, or gets a 404 without one.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
-import httpx2
-from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plano_asgi._asgi import route_path, send_json
 from plano_asgi._lifecycle import AsyncCloseable, close_after_shutdown, serve_lifespan
 from plano_asgi.config import PlanoConfig
 from plano_asgi.errors import RequestError, error_body
-from plano_asgi.filters.chain import FilterChain
 from plano_asgi.gateway.decision import DECISION_ROUTES, serve_decision
 from plano_asgi.gateway.exchange import Exchange
-from plano_asgi.gateway.ratelimit import TokenLimiter
-from plano_asgi.gateway.retry import RetryPolicy
-from plano_asgi.gateway.setup import GatewaySetup
-from plano_asgi.outbound.seam import HttpClient
-from plano_asgi.telemetry.metrics import PlanoMetrics, serve_metrics
+from plano_asgi.gateway.setup import GatewayOptions, GatewaySetup
+from plano_asgi.telemetry.metrics import serve_metrics
 
 if TYPE_CHECKING:
     from plano_asgi.responses import ResponsesEndpoint
-    from plano_asgi.state import ConversationStore
 
 __all__ = ["ModelGateway"]
 
@@ -86,31 +79,16 @@ class ModelGateway(AsyncCloseable):
         *,
         config: PlanoConfig | None = None,
         setup: GatewaySetup | None = None,
-        client: HttpClient | httpx2.AsyncClient | None = None,
-        input_filters: FilterChain | None = None,
-        output_filters: FilterChain | None = None,
-        retry: RetryPolicy | None = None,
-        limiter: TokenLimiter | None = None,
-        tracer: Tracer | None = None,
-        metrics: PlanoMetrics | None = None,
-        state: ConversationStore | None = None,
+        **options: Unpack[GatewayOptions],
     ) -> None:
         """Serve ``setup`` (see :meth:`from_config`), or resolve ``config`` with the options
         first, as :meth:`from_config` does."""
         if setup is None:
             if config is None:
                 raise TypeError("ModelGateway needs config= (or a resolved setup=)")
-            setup = GatewaySetup.from_config(
-                config,
-                client=client,
-                input_filters=input_filters,
-                output_filters=output_filters,
-                retry=retry,
-                limiter=limiter,
-                tracer=tracer,
-                metrics=metrics,
-                state=state,
-            )
+            setup = GatewaySetup.from_config(config, **options)
+        elif options:
+            raise TypeError(f"options ({', '.join(options)}) go with config=, not setup=")
         elif config is not None:
             raise TypeError("pass config= or setup=, not both")
         self.app = app
@@ -122,33 +100,12 @@ class ModelGateway(AsyncCloseable):
 
     @classmethod
     def from_config(
-        cls,
-        config: PlanoConfig,
-        app: ASGIApp | None = None,
-        *,
-        client: HttpClient | httpx2.AsyncClient | None = None,
-        input_filters: FilterChain | None = None,
-        output_filters: FilterChain | None = None,
-        retry: RetryPolicy | None = None,
-        limiter: TokenLimiter | None = None,
-        tracer: Tracer | None = None,
-        metrics: PlanoMetrics | None = None,
-        state: ConversationStore | None = None,
+        cls, config: PlanoConfig, app: ASGIApp | None = None, **options: Unpack[GatewayOptions]
     ) -> ModelGateway:
         """The gateway of ``config``'s model listener, resolved by
-        :meth:`GatewaySetup.from_config <plano_asgi.gateway.setup.GatewaySetup.from_config>`."""
-        setup = GatewaySetup.from_config(
-            config,
-            client=client,
-            input_filters=input_filters,
-            output_filters=output_filters,
-            retry=retry,
-            limiter=limiter,
-            tracer=tracer,
-            metrics=metrics,
-            state=state,
-        )
-        return cls(app, setup=setup)
+        :meth:`GatewaySetup.from_config <plano_asgi.gateway.setup.GatewaySetup.from_config>`
+        with ``options`` (:class:`~plano_asgi.gateway.setup.GatewayOptions`)."""
+        return cls(app, setup=GatewaySetup.from_config(config, **options))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import httpx2
 from opentelemetry.trace import Tracer
@@ -37,11 +37,36 @@ from plano_asgi.telemetry.stream_span import tracer as library_tracer
 if TYPE_CHECKING:
     from plano_asgi.state import ConversationStore
 
-__all__ = ["GatewaySetup"]
+__all__ = ["GatewayOptions", "GatewaySetup"]
 
 logger = logging.getLogger("plano_asgi.gateway")
 
 _DEFAULT_MAX_BODY = 16 * 1024 * 1024
+
+
+class GatewayOptions(TypedDict, total=False):
+    """What a gateway may be given instead of building it from the config.
+
+    Taken by :meth:`GatewaySetup.from_config`, ``ModelGateway(config=..., ...)`` and
+    :meth:`ModelGateway.from_config <plano_asgi.gateway.app.ModelGateway.from_config>`.
+    """
+
+    client: HttpClient | httpx2.AsyncClient | None
+    """Every outbound call (providers, HTTP filters, the router's model); yours to close."""
+    input_filters: FilterChain | None
+    """Run on every request body before the provider call (default: the listener's ids)."""
+    output_filters: FilterChain | None
+    """Run on every response event, or the whole body (default: the listener's ids)."""
+    retry: RetryPolicy | None
+    """Retries and the failover budget (default: the listener's settings)."""
+    limiter: TokenLimiter | None
+    """The rate-limit store (default: Redis at ``PLANO_RATELIMIT_REDIS_URL``, else memory)."""
+    tracer: Tracer | None
+    """Where spans go (default: the library tracer of the global provider)."""
+    metrics: PlanoMetrics | None
+    """The metric set served on ``/metrics`` (default: the process-wide one)."""
+    state: ConversationStore | None
+    """The ``/v1/responses`` store (default: what ``state_storage`` describes)."""
 
 
 @dataclass(slots=True)
@@ -60,24 +85,17 @@ class GatewaySetup:
     the state store)."""
 
     @classmethod
-    def from_config(
-        cls,
-        config: PlanoConfig,
-        *,
-        client: HttpClient | httpx2.AsyncClient | None = None,
-        input_filters: FilterChain | None = None,
-        output_filters: FilterChain | None = None,
-        retry: RetryPolicy | None = None,
-        limiter: TokenLimiter | None = None,
-        tracer: Tracer | None = None,
-        metrics: PlanoMetrics | None = None,
-        state: ConversationStore | None = None,
-    ) -> GatewaySetup:
+    def from_config(cls, config: PlanoConfig, **options: Unpack[GatewayOptions]) -> GatewaySetup:
         """Resolve ``config``'s model listener (or the one Plano adds when none is declared).
 
-        Options replace what the config would build (see
-        :class:`~plano_asgi.gateway.app.ModelGateway`); what you pass stays yours to close.
+        ``options`` replace what the config would build (:class:`GatewayOptions`); what you
+        pass stays yours to close.
         """
+        client = options.get("client")
+        input_filters = options.get("input_filters")
+        output_filters = options.get("output_filters")
+        state = options.get("state")
+        tracer = options.get("tracer")
         listener = config.model_listener or config.implicit_model_listener
         install_log_redaction()
         owned: list[Any] = []
@@ -98,8 +116,8 @@ class GatewaySetup:
             resolver=resolver,
             endpoints=endpoints,
             timeouts=timeouts,
-            retry=_retry_policy(retry, listener),
-            limiter=RateLimiter(config.ratelimits, _limiter(config, limiter, owned)),
+            retry=_retry_policy(options.get("retry"), listener),
+            limiter=RateLimiter(config.ratelimits, _limiter(config, options.get("limiter"), owned)),
             input_filters=input_filters or None,
             output_filters=output_filters or None,
             max_body_bytes=listener.max_body_bytes if listener else _DEFAULT_MAX_BODY,
@@ -107,7 +125,7 @@ class GatewaySetup:
             tracer=tracer if tracer is not None else library_tracer(),
             listener=listener.name if listener else "llm",
             tracing=config.tracing,
-            metrics=metrics,
+            metrics=options.get("metrics"),
             filter_types={f.id: f.type for f in config.filters},
             preferences=preferences,
             redactor=Redactor(config.secrets),

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import httpx2
 from opentelemetry.trace import Tracer
@@ -37,9 +37,35 @@ from plano_asgi.telemetry.stream_span import tracer as library_tracer
 if TYPE_CHECKING:
     from plano_asgi.state import ConversationStore
 
-__all__ = ["ListenerSetup"]
+__all__ = ["ListenerOptions", "ListenerSetup"]
 
 logger = logging.getLogger("plano_asgi.listener")
+
+
+class ListenerOptions(TypedDict, total=False):
+    """What an agent listener may be given instead of building it from the config.
+
+    Taken by :meth:`ListenerSetup.from_config` and by
+    :class:`~plano_asgi.middleware.PlanoMiddleware` (``PlanoMiddleware(app, config=...,
+    ...)`` and :meth:`~plano_asgi.middleware.PlanoMiddleware.from_config`).
+    """
+
+    listener: str | None
+    """Which agent listener, when the config has several."""
+    router: Router | None
+    """Your router (``local_v1`` stays behind it as the fallback)."""
+    client: HttpClient | httpx2.AsyncClient | None
+    """Every outbound call (agents, HTTP filters, the orchestrator); yours to close."""
+    filters: FilterSource | Mapping[str, Filter] | None
+    """A source of chains (``chain(ids)``) or ``{id: Filter}``."""
+    agents: Mapping[str, ASGIApp] | None
+    """Agent id -> ASGI app, run in this process with no network hop."""
+    tracer: Tracer | None
+    """Where spans go (default: the library tracer of the global provider)."""
+    metrics: PlanoMetrics | None
+    """Where request metrics go (default: the process-wide set)."""
+    state: ConversationStore | None
+    """The ``/v1/responses`` store (default: what ``state_storage`` describes)."""
 
 
 @dataclass(slots=True)
@@ -55,24 +81,20 @@ class ListenerSetup:
 
     @classmethod
     def from_config(
-        cls,
-        config: PlanoConfig | str | Path,
-        *,
-        listener: str | None = None,
-        router: Router | None = None,
-        client: HttpClient | httpx2.AsyncClient | None = None,
-        filters: FilterSource | Mapping[str, Filter] | None = None,
-        agents: Mapping[str, ASGIApp] | None = None,
-        tracer: Tracer | None = None,
-        metrics: PlanoMetrics | None = None,
-        state: ConversationStore | None = None,
+        cls, config: PlanoConfig | str | Path, **options: Unpack[ListenerOptions]
     ) -> ListenerSetup:
         """Resolve the agent listener ``listener`` (needed when the config has several).
 
-        The options replace what the config would build (see
-        :class:`~plano_asgi.middleware.PlanoMiddleware`). Raises
+        ``options`` replace what the config would build (:class:`ListenerOptions`). Raises
         :class:`~plano_asgi.errors.ConfigError` naming every problem found.
         """
+        listener = options.get("listener")
+        router = options.get("router")
+        client = options.get("client")
+        filters = options.get("filters")
+        agents = options.get("agents")
+        tracer = options.get("tracer")
+        state = options.get("state")
         config = config if isinstance(config, PlanoConfig) else load_config(config)
         try:
             chosen = config.agent_listener(listener)
@@ -102,7 +124,7 @@ class ListenerSetup:
             tracing=config.tracing,
             # One tracer per listener; a proxy until an SDK is installed, then the real one.
             tracer=tracer if tracer is not None else library_tracer(),
-            metrics=metrics,
+            metrics=options.get("metrics"),
             filter_types={f.id: f.type for f in config.filters},
             conversations=state,
         )

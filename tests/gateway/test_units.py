@@ -315,6 +315,8 @@ async def test_from_config_resolves_once_and_the_constructor_serves_a_resolved_s
         ModelGateway(config=config, setup=setup)
     with pytest.raises(TypeError, match="needs config="):
         ModelGateway()
+    with pytest.raises(TypeError, match=r"options \(retry\) go with config=, not setup="):
+        ModelGateway(setup=setup, retry=RetryPolicy())
 
 
 @pytest.mark.anyio

@@ -33,6 +33,8 @@ async def test_from_config_resolves_once_and_the_constructor_serves_a_resolved_s
         PlanoMiddleware(config=config, setup=setup)
     with pytest.raises(TypeError, match="needs config="):
         PlanoMiddleware()
+    with pytest.raises(TypeError, match=r"options \(router\) go with config=, not setup="):
+        PlanoMiddleware(setup=setup, router=router)
 
 
 async def test_a_setup_leaves_your_client_open() -> None:
