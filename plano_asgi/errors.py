@@ -46,6 +46,7 @@ __all__ = [
     "FilterRejectedError",
     "MissingExtraError",
     "ModelNotFoundError",
+    "OutboundBodyTooLargeError",
     "OutboundConnectError",
     "OutboundError",
     "OutboundProtocolError",
@@ -423,6 +424,13 @@ class OutboundReadError(OutboundError):
     """The connection failed after the request went out (reset, closed, read error)."""
 
     what = "the connection failed"
+
+
+class OutboundBodyTooLargeError(OutboundError):
+    """The reply's body (after decoding) is larger than the caller reads
+    (:func:`plano_asgi.outbound.seam.read_all`)."""
+
+    what = "the reply was larger than allowed"
 
 
 class OutboundRequestError(OutboundError):

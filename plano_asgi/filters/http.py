@@ -25,6 +25,7 @@ from plano_asgi._asgi import HOP_BY_HOP
 from plano_asgi.config import FilterDef
 from plano_asgi.errors import (
     FilterRejectedError,
+    OutboundBodyTooLargeError,
     OutboundError,
     OutboundProtocolError,
     OutboundReadError,
@@ -33,6 +34,7 @@ from plano_asgi.errors import (
 )
 from plano_asgi.filters.base import FilterCall
 from plano_asgi.outbound import HttpClient, Phases
+from plano_asgi.outbound.seam import MAX_READ_BYTES, read_all
 
 __all__ = ["DEFAULT_FILTER_TIMEOUT", "HttpFilter", "rejection_message"]
 
@@ -141,10 +143,16 @@ class HttpFilter:
                 async with self._client.open(
                     "POST", url, headers=headers, body=body, phases=phases
                 ) as reply:
-                    content = b"".join([chunk async for chunk in reply.chunks()])
+                    content = await read_all(reply)
         except TimeoutError:
             raise UpstreamTimeoutError(
                 f"Filter '{self.id}' did not answer within {self.timeout:g}s.",
+                hop="filter",
+                target=self.id,
+            ) from None
+        except OutboundBodyTooLargeError:
+            raise UpstreamError(
+                f"Filter '{self.id}' sent a reply larger than {MAX_READ_BYTES} bytes.",
                 hop="filter",
                 target=self.id,
             ) from None

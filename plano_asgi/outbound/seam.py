@@ -22,7 +22,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["DEFAULT_PHASES", "HttpClient", "Phases", "Reply"]
+from plano_asgi.errors import OutboundBodyTooLargeError
+
+__all__ = ["DEFAULT_PHASES", "MAX_READ_BYTES", "HttpClient", "Phases", "Reply", "read_all"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +84,25 @@ class HttpClient(Protocol):
     async def aclose(self) -> None:
         """Close the connections this client owns (a no-op for borrowed ones)."""
         ...
+
+
+MAX_READ_BYTES = 8 * 1024 * 1024
+"""What :func:`read_all` reads at most by default: 8 MiB, decoded (filter and router replies
+are a chat body or a verdict, never more)."""
+
+
+async def read_all(reply: Reply, limit: int = MAX_READ_BYTES) -> bytes:
+    """The whole body of ``reply``, at most ``limit`` bytes after decoding.
+
+    A longer body (or a small compressed one that inflates past it) stops the read at the
+    first chunk beyond the limit and raises :class:`~plano_asgi.errors.OutboundBodyTooLargeError`,
+    so a misbehaving server cannot make the caller hold more than ``limit`` plus one chunk.
+    """
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in reply.chunks():
+        size += len(chunk)
+        if size > limit:
+            raise OutboundBodyTooLargeError(f"reply body over {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)

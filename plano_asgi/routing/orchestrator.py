@@ -29,8 +29,15 @@ import httpx2
 
 from plano_asgi.chat import ChatMessage, message_text
 from plano_asgi.config import ModelProvider, PlanoConfig
-from plano_asgi.errors import ConfigError, ConfigIssue, OutboundError, RoutingError
+from plano_asgi.errors import (
+    ConfigError,
+    ConfigIssue,
+    OutboundBodyTooLargeError,
+    OutboundError,
+    RoutingError,
+)
 from plano_asgi.outbound import HttpClient, Phases, as_http_client
+from plano_asgi.outbound.seam import MAX_READ_BYTES, read_all
 from plano_asgi.routing.base import AgentCandidate, RouteDecision
 from plano_asgi.routing.prompt import DEFAULT_TEMPLATE, RoutingPrompt, parse_routes
 from plano_asgi.telemetry.propagation import inject_headers
@@ -200,9 +207,11 @@ class OrchestratorRouter:
                     "POST", endpoint.url, headers=headers, body=payload, phases=phases
                 ) as reply:
                     status = reply.status
-                    content = b"".join([chunk async for chunk in reply.chunks()])
+                    content = await read_all(reply)
         except TimeoutError:
             raise RoutingError(f"timed out after {endpoint.timeout:g}s") from None
+        except OutboundBodyTooLargeError:
+            raise RoutingError(f"answered more than {MAX_READ_BYTES} bytes") from None
         except OutboundError as exc:
             raise RoutingError(f"unreachable ({exc.what})") from None
         if status >= 300:

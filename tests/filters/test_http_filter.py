@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import anyio
@@ -12,6 +13,7 @@ from plano_agent_sdk.filters import http_filter_app
 from plano_asgi.errors import FilterRejectedError, UpstreamError, UpstreamTimeoutError
 from plano_asgi.filters.http import rejection_message
 from plano_asgi.filters.registry import FilterRegistry
+from plano_asgi.outbound.seam import MAX_READ_BYTES
 from tests.filters.helpers import (
     CALL,
     chat,
@@ -21,6 +23,7 @@ from tests.filters.helpers import (
     raw_app,
     tagger,
 )
+from tests.support.raw_http import RawServer
 from tests.support.servers import free_port, serve
 
 pytestmark = pytest.mark.anyio
@@ -177,3 +180,23 @@ def test_rejection_message_is_truncated() -> None:
     assert len(message) == 512
     assert message.endswith("…")
     assert rejection_message(b"") == "rejected"
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzip-bomb"])
+async def test_a_reply_larger_than_the_read_cap_is_a_502_naming_the_filter(packed: bool) -> None:
+    # 9 MiB of JSON: sent as is, or gzipped to about 9 KiB that inflates past the cap.
+    huge = b'{"messages": [{"role": "user", "content": "' + b"a" * (9 << 20) + b'"}]}'
+    body = gzip.compress(huge) if packed else huge
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    if packed:
+        head += b"content-encoding: gzip\r\n"
+    server = RawServer(lambda n: head + b"content-length: %d\r\n\r\n" % len(body) + body)
+    with anyio.fail_after(20):
+        async with server.serving():
+            with pytest.raises(UpstreamError) as info:
+                await run_one(f"http://127.0.0.1:{server.port}", chat())
+    assert info.value.status_code == 502
+    assert info.value.hop == "filter"
+    assert info.value.message == f"Filter 'f' sent a reply larger than {MAX_READ_BYTES} bytes."
+    # the bomb case really is small on the wire
+    assert (len(body) < 64 << 10) is packed
