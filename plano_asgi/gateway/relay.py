@@ -20,6 +20,7 @@ from plano_asgi.errors import OutboundError, PlanoError, UpstreamError
 from plano_asgi.gateway.providers import Api
 from plano_asgi.gateway.resolution import Target
 from plano_asgi.gateway.upstream import (
+    MAX_ANSWER_BYTES,
     MAX_ERROR_BODY,
     Failure,
     UpstreamResponse,
@@ -71,7 +72,17 @@ async def relay_body(
     short or garbled is still a retryable :class:`Failure`.
     """
     parts = [first] if first else []
+    size = len(first or b"")
     while (chunk := await next_chunk(chunks, idle_guard(ex, call.timeouts))) is not None:
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            error = UpstreamError(
+                f"Provider '{call.target.name}' sent a response larger than "
+                f"{MAX_ANSWER_BYTES} bytes.",
+                hop="provider",
+                target=call.target.name,
+            )
+            return Failure(error, retry=False, fall_back=True)
         parts.append(chunk)
     data = call.redactor.body(b"".join(parts))
     try:

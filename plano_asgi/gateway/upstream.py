@@ -59,6 +59,9 @@ class UpstreamResponse(Protocol):
 
 #: Provider error bodies beyond this size are cut (they are only ever error messages).
 MAX_ERROR_BODY = 64 * 1024
+#: A whole (non-streamed) provider answer is read up to this size; a larger one is a 502 and
+#: the next candidate is tried (a streamed answer is relayed event by event, never held).
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
 #: Provider response headers passed to the client (rate-limit state and request ids).
 RELAYED_PREFIXES = (b"x-ratelimit-", b"anthropic-ratelimit-", b"x-request-id", b"request-id")
 

@@ -20,6 +20,7 @@ from starlette.types import Message
 
 from plano_asgi._asgi import post_scope
 from plano_asgi.gateway.app import ModelGateway
+from plano_asgi.gateway.upstream import MAX_ANSWER_BYTES
 from tests.gateway.fakes import (
     FakeProvider,
     Recorded,
@@ -404,3 +405,21 @@ async def test_keepalive_comments_do_not_keep_a_stalled_stream_open() -> None:
                     await read_all()
     assert "".join(pieces) == "partial"
     assert "stalled" in str(caught.value)
+
+
+async def test_an_answer_over_the_size_cap_falls_back_then_is_a_502_naming_the_provider() -> None:
+    huge = openai_completion("x" * (MAX_ANSWER_BYTES + 1))
+    with anyio.fail_after(20):
+        async with FakeProvider("big") as big, FakeProvider("small") as small:
+            big.then(*[Reply(body=huge)] * 3)
+            async with running(with_fallback(big, small)) as url:
+                assert await ask(url, "smart") == "hello from small"
+            assert len(big.requests) == 1  # not retried: the same provider would do it again
+            async with running(one(big)) as url:
+                with pytest.raises(openai.APIStatusError) as caught:
+                    await ask(url)
+    assert caught.value.status_code == 502
+    body: Any = caught.value.body
+    assert body["hop"] == "provider"
+    assert body["target"] == "openai/gpt-4o"
+    assert f"larger than {MAX_ANSWER_BYTES} bytes" in body["message"]
