@@ -16,6 +16,7 @@ __all__ = [
     "read_json_object",
     "ClientDisconnectedError",
     "HOP_BY_HOP",
+    "client_credential",
     "header",
     "post_scope",
     "read_body",
@@ -98,6 +99,15 @@ def request_headers(scope: Scope) -> dict[str, str]:
         bytes(key).decode("latin-1").lower(): bytes(value).decode("latin-1")
         for key, value in scope.get("headers", ())
     }
+
+
+def client_credential(headers: Mapping[str, str]) -> str | None:
+    """The credential a client sent: ``Authorization`` (``Bearer`` stripped) or ``x-api-key``."""
+    value = headers.get("authorization")
+    if value:
+        scheme, _, rest = value.partition(" ")
+        return rest.strip() if scheme.lower() == "bearer" and rest else value
+    return headers.get("x-api-key") or None
 
 
 def header(scope: Scope, name: bytes) -> str | None:

@@ -30,6 +30,7 @@ from typing import Any, Final
 
 __all__ = [
     "MIN_SECRET_LENGTH",
+    "NO_SECRETS",
     "REDACTED",
     "REQUEST_LOGGERS",
     "RedactingFilter",
@@ -193,6 +194,10 @@ class Redactor:
                     break
                 positions = after
         return False
+
+
+NO_SECRETS: Final = Redactor()
+"""A redactor without secrets: passes everything through unchanged."""
 
 
 @functools.lru_cache(maxsize=1024)

@@ -16,7 +16,7 @@ from plano_asgi.gateway.ratelimit import RateLimiter
 from plano_asgi.gateway.resolution import ModelResolver
 from plano_asgi.gateway.retry import RetryPolicy
 from plano_asgi.outbound.seam import HttpClient
-from plano_asgi.redaction import Redactor
+from plano_asgi.redaction import NO_SECRETS, Redactor
 from plano_asgi.telemetry.metrics import PlanoMetrics
 
 __all__ = ["GatewayDeps"]
@@ -50,6 +50,6 @@ class GatewayDeps:
     """Filter id -> ``http`` or ``mcp``, for filter span names."""
     preferences: PreferenceRouter | None = None
     """Preference-based model routing (``None``: requests keep the model they ask for)."""
-    redactor: Redactor = field(default_factory=Redactor)
+    redactor: Redactor = NO_SECRETS
     """The config's keys (:attr:`~plano_asgi.config.PlanoConfig.secrets`), kept out of
     answers, errors and logs; each exchange adds the client's own key."""

@@ -25,7 +25,12 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from plano_asgi._asgi import read_json_object, request_headers, sane_request_id
+from plano_asgi._asgi import (
+    client_credential,
+    read_json_object,
+    request_headers,
+    sane_request_id,
+)
 from plano_asgi.errors import PlanoError, RequestError
 from plano_asgi.exchange import BaseExchange
 from plano_asgi.filters.base import FilterCall
@@ -39,7 +44,7 @@ from plano_asgi.gateway.preferences import (
     inline_routes,
     targets_for,
 )
-from plano_asgi.gateway.providers import Api, client_credential
+from plano_asgi.gateway.providers import Api
 from plano_asgi.gateway.resolution import Target
 from plano_asgi.redaction import redacting
 from plano_asgi.telemetry.attributes import SERVICE_LLM

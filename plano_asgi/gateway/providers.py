@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, urlsplit
 
+from plano_asgi._asgi import client_credential
 from plano_asgi.config import ModelProvider
 
 __all__ = ["AZURE_API_VERSION", "HOSTED_API_HOSTS", "Endpoint", "auth_headers", "endpoint_for"]
@@ -91,15 +92,6 @@ def endpoint_for(provider: ModelProvider) -> Endpoint | None:
     if default is None:
         return None
     return Endpoint(api, default[0], prefix, auth, query)
-
-
-def client_credential(headers: Mapping[str, str]) -> str | None:
-    """The credential a client sent: ``Authorization`` (``Bearer`` stripped) or ``x-api-key``."""
-    value = headers.get("authorization")
-    if value:
-        scheme, _, rest = value.partition(" ")
-        return rest.strip() if scheme.lower() == "bearer" and rest else value
-    return headers.get("x-api-key") or None
 
 
 def auth_headers(

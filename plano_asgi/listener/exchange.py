@@ -33,7 +33,7 @@ from opentelemetry.context import Context
 from pydantic import ValidationError
 from starlette.types import Receive, Scope, Send
 
-from plano_asgi._asgi import read_body
+from plano_asgi._asgi import client_credential, read_body, request_headers
 from plano_asgi.chat import ChatMessage, ChatRequest, chat_completion
 from plano_asgi.chunks import ChunkGatherer, completion_chunks
 from plano_asgi.errors import PlanoError, RequestError, UpstreamError, UpstreamTimeoutError
@@ -50,6 +50,7 @@ from plano_asgi.listener.reading import AgentEvent
 from plano_asgi.listener.runtime import ListenerRuntime
 from plano_asgi.listener.selection import Selection
 from plano_asgi.listener.transport import AGENT_PATH, open_agent
+from plano_asgi.redaction import redacting
 from plano_asgi.telemetry.propagation import inject_headers, new_traceparent, valid_traceparent
 from plano_asgi.telemetry.request import RequestTrace
 
@@ -83,6 +84,8 @@ class _Exchange(BaseExchange):
         raw = list(scope.get("headers", ()))
         self.request_id = request_id(raw)
         self.forwarded = client_headers(raw, runtime.listener.forward_headers)
+        self.redactor = runtime.redactor.with_secret(client_credential(request_headers(scope)))
+        """The config's keys and the client's own: never in an answer, an error or a log."""
         self.trace_in = {
             k.decode("latin-1").lower(): v.decode("latin-1")
             for k, v in raw
@@ -108,7 +111,8 @@ class _Exchange(BaseExchange):
     async def run(self) -> None:
         """Serve the request to the end (or until the client leaves)."""
         try:
-            await self.guard(self._serve)
+            with redacting(self.redactor):
+                await self.guard(self._serve)
         finally:
             # After the last byte (or the client leaving): the server span, the request
             # metrics and the one log line of this request.
@@ -134,12 +138,13 @@ class _Exchange(BaseExchange):
         return self.ours
 
     def error_body(self, error: PlanoError) -> dict[str, Any]:
-        return self.api.error_body(error)
+        body: dict[str, Any] = self.redactor.json(self.api.error_body(error))
+        return body
 
     def in_band_error(self, error: PlanoError) -> bytes:
         if self.answer is not None:
-            return self.answer.error_event(error)
-        return super().in_band_error(error)
+            return self.redactor.body(self.answer.error_event(error))
+        return self.redactor.body(super().in_band_error(error))
 
     # -- the turn ---------------------------------------------------------------------
 
@@ -290,7 +295,9 @@ class _Exchange(BaseExchange):
         status: int | None = None
         text = ChunkGatherer(id="", model=agent_id)
         try:
-            async with open_agent(target, body, headers, client=self.runtime.client) as reply:
+            async with open_agent(
+                target, body, headers, client=self.runtime.client, redactor=self.redactor
+            ) as reply:
                 status = reply.status
                 async with contextlib.aclosing(agent_events(target, reply)) as events:
                     async for event in events:

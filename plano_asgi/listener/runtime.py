@@ -14,6 +14,7 @@ from plano_asgi.filters.chain import FilterChain
 from plano_asgi.listener.selection import Selector
 from plano_asgi.listener.transport import AgentTarget
 from plano_asgi.outbound.seam import HttpClient
+from plano_asgi.redaction import NO_SECRETS, Redactor
 from plano_asgi.telemetry.metrics import PlanoMetrics
 
 if TYPE_CHECKING:
@@ -49,3 +50,6 @@ class ListenerRuntime:
     """Filter id -> ``http`` or ``mcp``, for span names."""
     conversations: ConversationStore | None = None
     """``/v1/responses`` conversation state (``state_storage``); ``None`` without one."""
+    redactor: Redactor = NO_SECRETS
+    """The config's keys (:attr:`~plano_asgi.config.PlanoConfig.secrets`), kept out of
+    what agents send back, errors and logs; each exchange adds the client's own key."""

@@ -29,6 +29,7 @@ from plano_asgi.listener.runtime import FilterSource, ListenerRuntime
 from plano_asgi.listener.selection import Selector
 from plano_asgi.listener.transport import AgentTarget
 from plano_asgi.outbound import AiohttpClient, HttpClient, as_http_client
+from plano_asgi.redaction import Redactor, install_log_redaction
 from plano_asgi.routing.base import Router
 from plano_asgi.routing.factory import build_routers, load_local_router
 from plano_asgi.telemetry.metrics import PlanoMetrics
@@ -127,7 +128,9 @@ class ListenerSetup:
             metrics=options.get("metrics"),
             filter_types={f.id: f.type for f in config.filters},
             conversations=state,
+            redactor=Redactor(config.secrets),
         )
+        install_log_redaction()
         return cls(config, chosen, runtime, owned)
 
     async def aclose(self) -> None:

@@ -36,6 +36,7 @@ from plano_asgi.errors import (
     UpstreamTimeoutError,
 )
 from plano_asgi.outbound import HttpClient, Phases, Reply
+from plano_asgi.redaction import NO_SECRETS, Redactor
 
 logger = logging.getLogger("plano_asgi.listener")
 
@@ -97,6 +98,8 @@ class AgentReply:
     timeouts: HopTimeouts
     _end: float = math.inf
     _progress: float = math.inf
+    redactor: Redactor = NO_SECRETS
+    """Keys to take out of the body as it is read (the listener's and the client's)."""
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -113,9 +116,11 @@ class AgentReply:
         self._progress = anyio.current_time()
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
-        """Body chunks as they arrive (decoded); raises on timeouts and broken replies."""
+        """Body chunks as they arrive (decoded, keys redacted: see
+        :class:`~plano_asgi.redaction.StreamRedactor`); raises on timeouts and broken replies."""
         first = True
         idle = self.timeouts.idle
+        scrub = self.redactor.stream()
         try:
             while True:
                 if first:
@@ -130,6 +135,8 @@ class AgentReply:
                     try:
                         chunk = await self._source.__anext__()
                     except StopAsyncIteration:
+                        if rest := scrub.flush():
+                            yield rest
                         return
                 if scope.cancelled_caught:
                     raise UpstreamTimeoutError(
@@ -141,7 +148,8 @@ class AgentReply:
                     if first:
                         first = False
                         self.progressed()
-                    yield chunk
+                    if chunk := scrub.feed(chunk):
+                        yield chunk
         finally:
             await self._source.aclose()
 
@@ -153,17 +161,23 @@ async def open_agent(
     headers: Mapping[str, str],
     *,
     client: HttpClient,
+    redactor: Redactor | None = None,
 ) -> AsyncIterator[AgentReply]:
-    """Send ``body`` to ``target`` and yield its reply once the headers are in."""
+    """Send ``body`` to ``target`` and yield its reply once the headers are in; its body
+    comes with ``redactor``'s keys taken out."""
     now = anyio.current_time()
     deadline = now + min(target.timeouts.first_byte, target.timeouts.total)
     if target.app is not None:
         async with _open_asgi(target, target.app, body, headers, deadline) as reply:
             reply._end = now + target.timeouts.total
+            if redactor is not None:
+                reply.redactor = redactor
             yield reply
     else:
         async with _open_http(target, body, headers, deadline, client) as reply:
             reply._end = now + target.timeouts.total
+            if redactor is not None:
+                reply.redactor = redactor
             yield reply
 
 

@@ -59,8 +59,8 @@ def _loaded(code: str) -> tuple[list[str], dict[str, int]]:
         pytest.param("from plano_agent_sdk import Agent", 25, ("openai",), id="sdk-agent"),
         # measured 8
         pytest.param("from plano_agent_sdk import filter_function", 11, (), id="sdk-filter"),
-        # measured 53
-        pytest.param("from plano_asgi import PlanoMiddleware", 62, (), id="middleware"),
+        # measured 62: with plano_asgi.wire and plano_asgi.redaction
+        pytest.param("from plano_asgi import PlanoMiddleware", 64, (), id="middleware"),
         # measured 61: with the outbound seam, plano_asgi.wire and plano_asgi.redaction
         pytest.param("from plano_asgi import ModelGateway", 63, (), id="gateway"),
     ],
