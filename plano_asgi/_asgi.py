@@ -10,7 +10,8 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from plano_asgi.errors import PayloadTooLargeError, PlanoError, RequestError
+from plano_asgi.errors import PayloadTooLargeError, PlanoError
+from plano_asgi.json_body import parse_json_object
 
 __all__ = [
     "read_json_object",
@@ -165,14 +166,9 @@ async def send_error(
 async def read_json_object(receive: Receive, limit: int) -> tuple[bytes, dict[str, Any]]:
     """The request body (at most ``limit`` bytes) and its JSON object.
 
-    Raises :class:`~plano_asgi.errors.RequestError` (400) when it is not valid JSON or not
-    an object, ``PayloadTooLargeError`` (413) past ``limit``.
+    Raises ``PayloadTooLargeError`` (413) past ``limit``, and
+    :class:`~plano_asgi.errors.RequestError` (400) for everything
+    :func:`~plano_asgi.json_body.parse_json_object` refuses.
     """
     raw = await read_body(receive, limit)
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise RequestError("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise RequestError("The request body must be a JSON object.")
-    return raw, body
+    return raw, parse_json_object(raw)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from plano_asgi.errors import RequestError
+from plano_asgi.json_body import parse_json_object
 
 __all__ = [
     "ROLES",
@@ -29,6 +30,7 @@ __all__ = [
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 ROLES: tuple[str, ...] = ("system", "developer", "user", "assistant", "tool", "function")
+_INT32 = 2**31 - 1
 
 
 class ChatMessage(BaseModel):
@@ -61,8 +63,11 @@ class ChatRequest(BaseModel):
     model: str | None = None
     # Strict, as OpenAI is: "yes", 1 or "0.5" is a client bug to report (400), not to guess.
     stream: bool = Field(default=False, strict=True)
-    temperature: float | None = Field(default=None, strict=True)
-    max_tokens: int | None = Field(default=None, strict=True)
+    temperature: float | None = Field(default=None, strict=True, ge=0, le=2)
+    top_p: float | None = Field(default=None, strict=True, ge=0, le=1)
+    max_tokens: int | None = Field(default=None, strict=True, ge=1, le=_INT32)
+    max_completion_tokens: int | None = Field(default=None, strict=True, ge=1, le=_INT32)
+    n: int | None = Field(default=None, strict=True, ge=1, le=128)
 
     @field_validator("messages", mode="before")
     @classmethod
@@ -105,18 +110,7 @@ def parse_chat_request(body: bytes | str | dict[str, Any]) -> ChatRequest:
     The message names the first offending field the way a developer would look it up,
     e.g. ``messages[2].role``.
     """
-    import json
-
-    data: Any
-    if isinstance(body, dict):
-        data = body
-    else:
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RequestError(f"Request body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise RequestError("Request body must be a JSON object.")
+    data = body if isinstance(body, dict) else parse_json_object(body)
     if "messages" not in data:
         raise RequestError("'messages' is required.", param="messages")
     try:

@@ -26,10 +26,11 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from plano_asgi._asgi import header, read_json_object, request_headers, send_json
-from plano_asgi.errors import PlanoError, RequestError
+from plano_asgi.errors import PlanoError
 from plano_asgi.exchange import BaseExchange
 from plano_asgi.gateway.deps import GatewayDeps
 from plano_asgi.gateway.preferences import ModelChoice, conversation, inline_routes, targets_for
+from plano_asgi.gateway.request_checks import check_request
 from plano_asgi.wire.anthropic import anthropic_error
 
 __all__ = ["DECISION_ROUTES", "serve_decision"]
@@ -77,9 +78,8 @@ class _Decision(BaseExchange):
 
 async def _decide(deps: GatewayDeps, scope: Scope, receive: Receive, api: str) -> dict[str, Any]:
     _, body = await read_json_object(receive, deps.max_body_bytes)
+    check_request(api, body)
     model = body.get("model")
-    if model is not None and not isinstance(model, str):
-        raise RequestError("Invalid request: model: Input should be a valid string", param="model")
     routes = (
         inline_routes(body.pop("routing_preferences")) if "routing_preferences" in body else None
     )

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
@@ -31,7 +30,7 @@ from plano_asgi._asgi import (
     request_headers,
     sane_request_id,
 )
-from plano_asgi.errors import PlanoError, RequestError
+from plano_asgi.errors import PlanoError
 from plano_asgi.exchange import BaseExchange
 from plano_asgi.filters.base import FilterCall
 from plano_asgi.filters.chain import FilterChain
@@ -45,6 +44,7 @@ from plano_asgi.gateway.preferences import (
     targets_for,
 )
 from plano_asgi.gateway.providers import Api
+from plano_asgi.gateway.request_checks import check_request
 from plano_asgi.gateway.resolution import Target
 from plano_asgi.redaction import redacting
 from plano_asgi.telemetry.attributes import SERVICE_LLM
@@ -117,7 +117,7 @@ class Exchange(BaseExchange):
         """Read, check, resolve and filter the request: the targets, the body, the raw body
         (``None`` once a filter rewrote it)."""
         raw, body = await read_json_object(self.receive, self.deps.max_body_bytes)
-        _check_fields(body)
+        check_request(self.api, body)
         self.stream = body.get("stream") is True
         model = body.get("model")
         original: bytes | None = raw
@@ -212,33 +212,3 @@ class Exchange(BaseExchange):
 
     def in_band_error(self, error: PlanoError) -> bytes:
         return in_band_error(self.api, self.redactor.text(error.message))
-
-
-def _check_fields(body: dict[str, object]) -> None:
-    """Reject the fields the gateway acts on when they have the wrong JSON type, naming the
-    field in the listener's words (:func:`~plano_asgi.chat.parse_chat_request`); every other
-    field is the provider's to judge."""
-    for name, kind, noun in (("stream", bool, "boolean"), ("model", str, "string")):
-        value = body.get(name)
-        if value is not None and not isinstance(value, kind):
-            raise RequestError(
-                f"Invalid request: {name}: Input should be a valid {noun}", param=name
-            )
-    model = body.get("model")
-    if isinstance(model, str) and model and not _is_model_name(model):
-        # A model name becomes part of a provider's URL path (Azure deployments, Vertex,
-        # Bedrock): no dot segments, escapes, spaces or control characters reach it.
-        raise RequestError(
-            "Invalid request: model: expected a model name of letters, digits and "
-            "'._:@+-/' (at most 256 characters, no '..' segment)",
-            param="model",
-        )
-
-
-_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+\-]*(/[A-Za-z0-9._:@+\-]+)*")
-
-
-def _is_model_name(model: str) -> bool:
-    if len(model) > 256 or not _MODEL_NAME.fullmatch(model):
-        return False
-    return all(segment not in (".", "..") for segment in model.split("/"))

@@ -12,12 +12,12 @@ client's original body to echo settings back).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from plano_asgi.chat import ChatRequest, parse_chat_request
-from plano_asgi.errors import PlanoError, RequestError
+from plano_asgi.errors import PlanoError
+from plano_asgi.json_body import parse_json_object
 from plano_asgi.listener.answer import Answer, Body, JsonAnswer, Start, StreamAnswer
 
 __all__ = ["ChatApi", "ClientApi", "json_object"]
@@ -42,14 +42,9 @@ class ClientApi(Protocol):
 
 
 def json_object(body: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 saying what is wrong with it."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RequestError(f"Request body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise RequestError("Request body must be a JSON object.")
-    return data
+    """The request body as a JSON object, or a 400 saying what is wrong with it
+    (:func:`~plano_asgi.json_body.parse_json_object`)."""
+    return parse_json_object(body)
 
 
 class ChatApi:

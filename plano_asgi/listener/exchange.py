@@ -122,10 +122,7 @@ class _Exchange(BaseExchange):
 
     async def _serve(self) -> None:
         body = await read_body(self.receive, self.runtime.listener.max_body_bytes)
-        try:
-            request = await self.api.parse(body)
-        except RecursionError:
-            raise RequestError("Request body is nested too deeply.") from None
+        request = await self.api.parse(body)
         # From here the client leaving cancels the turn, and with it the open agent request.
         await self.race(functools.partial(self._turn, request))
 

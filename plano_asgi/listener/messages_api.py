@@ -1,10 +1,11 @@
 """``POST /v1/messages`` on the agent listener: Anthropic Messages clients, chat agents.
 
-The body is checked as an Anthropic Messages request (``messages`` of ``user`` /
-``assistant`` turns, ``max_tokens`` required, as Anthropic requires them), translated with
-the model gateway's translation (:mod:`plano_asgi.wire.anthropic_inbound`) and served as
-a chat turn like any other. The answer is an Anthropic ``message``, or its event stream
-(:class:`~plano_asgi.wire.anthropic_stream.OpenAIToAnthropic`) when the client streams.
+The body is checked as an Anthropic Messages request
+(:func:`~plano_asgi.wire.messages_request.check_messages_request`, shared with the model
+gateway: ``messages`` of ``user`` / ``assistant`` turns, ``max_tokens`` required),
+translated with the model gateway's translation (:mod:`plano_asgi.wire.anthropic_inbound`)
+and served as a chat turn like any other. The answer is an Anthropic ``message``, or its
+event stream (:class:`~plano_asgi.wire.anthropic_stream.OpenAIToAnthropic`) when the client streams.
 Several visible agents give one text whose parts are the agents' texts in order (a blank
 line between), text deltas labelled with their ``agent``; the JSON answer lists them per
 agent under ``"answers"``.
@@ -20,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from plano_asgi.chat import ChatRequest, parse_chat_request
-from plano_asgi.errors import PlanoError, RequestError
+from plano_asgi.errors import PlanoError
 from plano_asgi.listener.answer import Answer, Body, JsonAnswer, Start, StreamAnswer
 from plano_asgi.listener.client_api import json_object
 from plano_asgi.listener.reading import AgentEvent
@@ -30,45 +31,10 @@ from plano_asgi.wire.anthropic_inbound import (
     openai_to_anthropic_response,
 )
 from plano_asgi.wire.anthropic_stream import OpenAIToAnthropic
+from plano_asgi.wire.messages_request import check_messages_request
 from plano_asgi.wire.streams import ClientEvent, encode_client_event, in_band_error
 
 __all__ = ["MessagesApi", "check_messages_request"]
-
-
-def _bad(where: str, what: str) -> RequestError:
-    return RequestError(f"Invalid request: {where}: {what}", param=where)
-
-
-def check_messages_request(data: dict[str, Any]) -> None:
-    """Raise a 400 naming the field when ``data`` is not an Anthropic Messages request."""
-    messages = data.get("messages")
-    if not isinstance(messages, list):
-        raise _bad("messages", "required, a list of messages")
-    if not messages:
-        raise _bad("messages", "must contain at least one message")
-    for number, message in enumerate(messages):
-        where = f"messages[{number}]"
-        if not isinstance(message, dict):
-            raise _bad(where, "must be an object")
-        if message.get("role") not in ("user", "assistant"):
-            raise _bad(f"{where}.role", "must be user or assistant")
-        content = message.get("content")
-        if not isinstance(content, (str, list)):
-            raise _bad(f"{where}.content", "must be a string or a list of content blocks")
-        if isinstance(content, list) and not all(isinstance(b, dict) for b in content):
-            raise _bad(f"{where}.content", "every content block must be an object")
-    tokens = data.get("max_tokens")
-    if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
-        raise _bad("max_tokens", "required, a positive integer")
-    stream = data.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        raise _bad("stream", "must be true or false")
-    system = data.get("system")
-    if system is not None and not isinstance(system, (str, list)):
-        raise _bad("system", "must be a string or a list of text blocks")
-    model = data.get("model")
-    if model is not None and not isinstance(model, str):
-        raise _bad("model", "must be a string")
 
 
 class MessagesApi:

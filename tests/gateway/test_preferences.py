@@ -263,7 +263,7 @@ async def test_the_decision_api_reports_bad_input_in_the_paths_own_envelope() ->
                     json={"model": "mistral/none", "messages": _ask(SMALL_TALK)},
                 )
                 bad_model = await http.post(
-                    "/routing/v1/chat/completions", json={"model": 5, "messages": []}
+                    "/routing/v1/chat/completions", json={"model": 5, "messages": _ask(SMALL_TALK)}
                 )
     assert not_json.status_code == 400
     assert not_json.json()["error"]["type"] == "invalid_request_error"

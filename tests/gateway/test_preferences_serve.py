@@ -126,7 +126,11 @@ def test_serve_routes_each_request_to_its_categorys_model(tmp_path: Path) -> Non
         )
         bad = httpx2.post(
             f"http://127.0.0.1:{gateway}/routing/v1/chat/completions",
-            json={"model": "auto", "messages": [], "routing_preferences": "nope"},
+            json={
+                "model": "auto",
+                "messages": [{"role": "user", "content": "hi"}],
+                "routing_preferences": "nope",
+            },
             timeout=10.0,
         )
     assert trip.choices[0].message.content == "answered by gpt-4o"

@@ -101,7 +101,11 @@ async def test_the_raw_stream_bytes_carry_no_key() -> None:
         fake.then(Reply(stream=split_stream(event, at)))
         config = make_config([provider("openai/gpt-4o", fake.url, access_key=KEY)])
         async with running(config) as url, httpx2.AsyncClient() as http:
-            body = {"model": "gpt-4o", "messages": [], "stream": True}
+            body = {
+                "model": "gpt-4o",
+                "messages": [{"role": "user", "content": "hi"}],
+                "stream": True,
+            }
             async with http.stream("POST", f"{url}/v1/chat/completions", json=body) as reply:
                 raw = b"".join([part async for part in reply.aiter_bytes()])
     text = raw.decode()
@@ -124,7 +128,11 @@ async def test_a_stream_without_a_key_is_relayed_byte_for_byte() -> None:
         fake.then(Reply(stream=steps))
         config = make_config([provider("openai/gpt-4o", fake.url, access_key=KEY)])
         async with running(config) as url, httpx2.AsyncClient() as http:
-            body = {"model": "gpt-4o", "messages": [], "stream": True}
+            body = {
+                "model": "gpt-4o",
+                "messages": [{"role": "user", "content": "hi"}],
+                "stream": True,
+            }
             async with http.stream("POST", f"{url}/v1/chat/completions", json=body) as reply:
                 raw = b"".join([part async for part in reply.aiter_bytes()])
     assert raw == sent
@@ -158,7 +166,11 @@ async def test_a_mid_stream_error_echoing_the_key_ends_the_stream_redacted(
         fake.then(Reply(stream=steps))
         config = make_config([provider("openai/gpt-4o", fake.url, access_key=KEY)])
         async with running(config) as url, httpx2.AsyncClient() as http:
-            body = {"model": "gpt-4o", "messages": [], "stream": True}
+            body = {
+                "model": "gpt-4o",
+                "messages": [{"role": "user", "content": "hi"}],
+                "stream": True,
+            }
             async with http.stream("POST", f"{url}/v1/chat/completions", json=body) as reply:
                 raw = (b"".join([part async for part in reply.aiter_bytes()])).decode()
     last = json.loads(raw.strip().rsplit("data: ", 1)[1])
@@ -193,7 +205,7 @@ async def test_the_clients_own_key_echoed_by_a_passthrough_provider_is_redacted(
                     await http.post(
                         f"{url}/v1/chat/completions",
                         headers={"authorization": f"Bearer {CLIENT_KEY}"},
-                        json={"model": "gpt-4o", "messages": []},
+                        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
                     )
                     for _ in range(2)
                 ]
@@ -230,7 +242,7 @@ async def test_a_log_line_with_the_key_is_redacted_during_a_request(
                     reply = await http.post(
                         f"{url}/v1/chat/completions",
                         headers={"authorization": f"Bearer {CLIENT_KEY}"},
-                        json={"model": "gpt-4o", "messages": []},
+                        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
                     )
     assert reply.status_code == 200
     text = logged(caplog)

@@ -288,4 +288,6 @@ async def test_pathologically_nested_body_is_an_envelope_not_a_crash() -> None:
         async with listener(config) as srv, httpx2.AsyncClient() as http:
             response = await http.post(srv.url + CHAT, content=body)
     assert response.status_code == 400
-    assert envelope(response)["message"] == "Request body is nested too deeply."
+    assert envelope(response)["message"] == (
+        "Request body is nested too deeply: at most 64 levels of arrays and objects."
+    )

@@ -287,7 +287,9 @@ async def test_the_gateway_s_own_errors_pass_through_in_their_envelope() -> None
             not_json = await http.post(f"{url}/v1/responses", content=b"{nope")
     assert wrong_method.status_code == 405
     assert not_json.status_code == 400
-    assert json.loads(not_json.content)["error"]["message"] == "The request body is not valid JSON."
+    assert json.loads(not_json.content)["error"]["message"].startswith(
+        "Request body is not valid JSON: "
+    )
 
 
 async def test_an_unreachable_postgres_is_a_503_envelope_naming_the_store() -> None:

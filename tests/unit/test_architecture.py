@@ -20,7 +20,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("plano_asgi", "plano_agent_sdk")
 
-CORE = frozenset({"_asgi", "_lazy", "_lifecycle", "chat", "chunks", "exchange", "redaction", "sse"})
+CORE = frozenset(
+    {"_asgi", "_lazy", "_lifecycle", "chat", "chunks", "exchange", "json_body", "redaction", "sse"}
+)
 BASE = CORE | {"errors"}
 _APIS = frozenset({"state", "responses"})
 _BELOW_LISTENER = BASE | _APIS | {"config", "outbound", "telemetry", "filters", "routing", "wire"}

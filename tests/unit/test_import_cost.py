@@ -59,10 +59,11 @@ def _loaded(code: str) -> tuple[list[str], dict[str, int]]:
         pytest.param("from plano_agent_sdk import Agent", 25, ("openai",), id="sdk-agent"),
         # measured 8
         pytest.param("from plano_agent_sdk import filter_function", 11, (), id="sdk-filter"),
-        # measured 62: with plano_asgi.wire and plano_asgi.redaction
+        # measured 63: with plano_asgi.wire, plano_asgi.redaction and plano_asgi.json_body
         pytest.param("from plano_asgi import PlanoMiddleware", 64, (), id="middleware"),
-        # measured 61: with the outbound seam, plano_asgi.wire and plano_asgi.redaction
-        pytest.param("from plano_asgi import ModelGateway", 63, (), id="gateway"),
+        # measured 64: with the outbound seam, plano_asgi.wire, plano_asgi.redaction and the
+        # request check (json_body, gateway.request_checks, wire.messages_request)
+        pytest.param("from plano_asgi import ModelGateway", 66, (), id="gateway"),
     ],
 )
 def test_an_import_loads_only_what_it_uses(

@@ -1,0 +1,83 @@
+"""Request bodies as JSON objects: the one parser every endpoint reads a body with.
+
+The gateway (chat, messages, responses, the routing decision API), the agent listener and
+SDK agents all parse a client's body with :func:`parse_json_object`, so each refuses the
+same things with the same 400 before any field is looked at:
+
+* a body that is not JSON (including invalid UTF-8);
+* a body that is not a JSON object;
+* ``NaN``, ``Infinity`` and numbers too large for a float (``1e999``): not JSON by
+  RFC 8259, and a provider could not read them back;
+* more than :data:`MAX_JSON_DEPTH` levels of nested arrays and objects. Real requests
+  (tool schemas included) stay far below it; a pathological body (``[[[[...``) would
+  otherwise exhaust the recursion of every layer that walks it later (validation,
+  translation, re-serialisation).
+
+The size cap comes first and is the caller's (:func:`plano_asgi._asgi.read_body`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from plano_asgi.errors import RequestError
+
+__all__ = ["MAX_JSON_DEPTH", "json_depth_exceeds", "parse_json_object"]
+
+MAX_JSON_DEPTH = 64
+"""Most levels of nested arrays and objects in a request body (the body itself is level 1)."""
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is too large")
+    return value
+
+
+def parse_json_object(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
+    """``raw`` as a JSON object, or a :class:`~plano_asgi.errors.RequestError` (400) saying
+    what is wrong with it (see the module docstring)."""
+    try:
+        data = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise _too_deep(max_depth) from None
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise RequestError(f"Request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise RequestError("Request body must be a JSON object.")
+    if json_depth_exceeds(data, max_depth):
+        raise _too_deep(max_depth)
+    return data
+
+
+def json_depth_exceeds(value: object, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``limit`` levels deep.
+
+    Iterative, so a value too deep for recursion is measured like any other.
+    """
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _too_deep(limit: int) -> RequestError:
+    return RequestError(
+        f"Request body is nested too deeply: at most {limit} levels of arrays and objects."
+    )
