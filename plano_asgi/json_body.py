@@ -8,6 +8,8 @@ same things with the same 400 before any field is looked at:
 * a body that is not a JSON object;
 * ``NaN``, ``Infinity`` and numbers too large for a float (``1e999``): not JSON by
   RFC 8259, and a provider could not read them back;
+* a string (or key) holding half of a UTF-16 surrogate pair (``"\\ud800"``): Python
+  would parse it, but it has no UTF-8 form, so no hop could send it on;
 * more than :data:`MAX_JSON_DEPTH` levels of nested arrays and objects. Real requests
   (tool schemas included) stay far below it; a pathological body (``[[[[...``) would
   otherwise exhaust the recursion of every layer that walks it later (validation,
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from plano_asgi.errors import RequestError
@@ -28,6 +31,9 @@ __all__ = ["MAX_JSON_DEPTH", "json_depth_exceeds", "parse_json_object"]
 
 MAX_JSON_DEPTH = 64
 """Most levels of nested arrays and objects in a request body (the body itself is level 1)."""
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _no_constant(name: str) -> float:
@@ -54,6 +60,10 @@ def parse_json_object(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> d
         raise RequestError("Request body must be a JSON object.")
     if json_depth_exceeds(data, max_depth):
         raise _too_deep(max_depth)
+    # In bytes only an escape can make a lone surrogate (a raw one is invalid UTF-8), so
+    # most bodies skip the walk; text (in-process callers) is always walked.
+    if not isinstance(raw, bytes) or _SURROGATE_ESCAPE.search(raw):
+        _refuse_lone_surrogates(data)
     return data
 
 
@@ -75,6 +85,37 @@ def json_depth_exceeds(value: object, limit: int) -> bool:
             return True
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
+
+
+def _refuse_lone_surrogates(value: object) -> None:
+    stack: list[tuple[object, str]] = [(value, "")]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                raise _lone_surrogate(where)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if not _encodable(key):
+                    raise _lone_surrogate(where)
+                stack.append((child, f"{where}.{key}" if where else key))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _lone_surrogate(where: str) -> RequestError:
+    what = "a string holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape)"
+    if not where:
+        return RequestError(f"Request body is not valid JSON: {what}.")
+    return RequestError(f"Invalid request: {where}: {what}", param=where)
 
 
 def _too_deep(limit: int) -> RequestError:

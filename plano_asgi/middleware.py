@@ -7,7 +7,7 @@ It answers three endpoints relative to where it is mounted (``route_path``):
   Anthropic Messages clients (:mod:`~plano_asgi.listener.responses_api`,
   :mod:`~plano_asgi.listener.messages_api`);
 * ``GET /v1/models``: the listener's agents (Plano lists LLM providers here);
-* ``/healthz``: 200;
+* ``GET /healthz``: 200;
 * ``GET /metrics``: Prometheus text for every listener of the process (``metrics_path``);
 * ``/mcp``: the listener's agents as MCP tools (``agent_tools`` in the config).
 
@@ -200,10 +200,9 @@ class PlanoMiddleware(AsyncCloseable):
                 await _Exchange(self.runtime, scope, receive, send, path, api).run()
             finally:
                 LISTENER_URL.reset(token)
+        elif method not in ("GET", "HEAD"):  # /v1/models and /healthz
+            await _method_not_allowed(send, "GET")
         elif path == _MODELS:
-            if method not in ("GET", "HEAD"):
-                await _method_not_allowed(send, "GET")
-                return
             await send_json(send, 200, self._models())
         else:
             await send_json(send, 200, {"status": "ok", "listener": self.listener.name})

@@ -30,6 +30,7 @@ from plano_asgi.gateway.decision import DECISION_ROUTES, serve_decision
 from plano_asgi.gateway.exchange import Exchange
 from plano_asgi.gateway.setup import GatewayOptions, GatewaySetup
 from plano_asgi.telemetry.metrics import serve_metrics
+from plano_asgi.wire.anthropic import anthropic_error
 
 if TYPE_CHECKING:
     from plano_asgi.responses import ResponsesEndpoint
@@ -128,17 +129,20 @@ class ModelGateway(AsyncCloseable):
         decision = DECISION_ROUTES.get(path)
         if api is not None or decision is not None or path == "/v1/responses":
             if scope["method"] != "POST":
-                await _method_not_allowed(send, "POST")
+                await _method_not_allowed(send, "POST", anthropic=path.endswith("/messages"))
             elif api is not None:
                 await Exchange(self._deps, scope, receive, send, api, path).run()  # type: ignore[arg-type]
             elif decision is not None:
                 await serve_decision(self._deps, scope, receive, send, decision)
             else:
                 await self._responses()(scope, receive, send)
-        elif path == "/v1/models":
-            await send_json(send, 200, self.setup.models)
-        elif path == "/healthz":
-            await send_json(send, 200, {"status": "ok", "listener": self._deps.listener})
+        elif path in ("/v1/models", "/healthz"):
+            if scope["method"] not in ("GET", "HEAD"):
+                await _method_not_allowed(send, "GET, HEAD")
+            elif path == "/v1/models":
+                await send_json(send, 200, self.setup.models)
+            else:
+                await send_json(send, 200, {"status": "ok", "listener": self._deps.listener})
         elif path == "/metrics":
             if not await serve_metrics(scope, receive, send, self._deps.metrics):
                 await _method_not_allowed(send, "GET")
@@ -168,8 +172,11 @@ class ModelGateway(AsyncCloseable):
 _NOT_FOUND = RequestError("Not found.", status_code=404, code="not_found")
 
 
-async def _method_not_allowed(send: Send, allowed: str) -> None:
+async def _method_not_allowed(send: Send, allowed: str, *, anthropic: bool = False) -> None:
+    """The 405, in Anthropic's shape on the Messages paths (the client's SDK parses it)."""
     body = error_body(
         "Method not allowed.", type="invalid_request_error", code="method_not_allowed"
     )
+    if anthropic:
+        body = anthropic_error(405, body)
     await send_json(send, 405, body, {"allow": allowed})

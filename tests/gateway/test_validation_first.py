@@ -133,3 +133,40 @@ def test_the_depth_cap_counts_the_body_as_level_one() -> None:
     assert parse_json_object('{"a": ' + deepest + "}")["a"]
     with pytest.raises(Exception, match="nested too deeply"):
         parse_json_object('{"a": [' + deepest + "]}")
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/responses"])
+async def test_a_lone_surrogate_is_a_400_naming_where_it_is(path: str) -> None:
+    # Found by the fuzz suite: "\ud800" parses, then cannot be encoded to send on (a 500).
+    raw = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi \\ud800"}]}'
+    with anyio.fail_after(30):
+        async with FakeProvider("p") as fake:
+            config = make_config([provider("openai/gpt-4o", fake.url)])
+            async with running(config) as url, httpx2.AsyncClient(base_url=url) as http:
+                response = await http.post(path, content=raw)
+                paired = await http.post(
+                    "/v1/chat/completions",
+                    content=raw.replace(b"\\ud800", b"\\ud83d\\ude00"),  # an emoji, escaped
+                )
+    assert response.status_code == 400, response.text
+    assert "messages[0].content: a string holds a lone UTF-16 surrogate" in _named(response, path)
+    assert paired.status_code == 200, paired.text
+    assert fake.requests[0].json()["messages"][0]["content"] == "hi \U0001f600"
+
+
+async def test_wrong_methods_are_a_405_in_the_paths_own_shape() -> None:
+    # Found by the fuzz suite: GET /v1/messages had OpenAI's shape, PUT /v1/models a 200.
+    with anyio.fail_after(30):
+        async with FakeProvider("p") as fake:
+            config = make_config([provider("openai/gpt-4o", fake.url)])
+            async with running(config) as url, httpx2.AsyncClient(base_url=url) as http:
+                messages = await http.get("/v1/messages")
+                models = await http.put("/v1/models")
+                health = await http.post("/healthz")
+                listed = await http.get("/v1/models")
+    assert messages.status_code == 405
+    assert messages.json()["type"] == "error"
+    assert messages.headers["allow"] == "POST"
+    assert (models.status_code, health.status_code) == (405, 405)
+    assert models.headers["allow"] == "GET, HEAD"
+    assert listed.status_code == 200

@@ -42,7 +42,9 @@ def _headers(scope: Scope) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in scope["headers"]:
         name = key.decode("latin-1")
-        out[name] = f"{out[name]}, {value.decode('latin-1')}" if name in out else value.decode()
+        out[name] = (
+            f"{out[name]}, {value.decode('latin-1')}" if name in out else value.decode("latin-1")
+        )
     return out
 
 
