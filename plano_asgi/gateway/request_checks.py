@@ -26,7 +26,10 @@ from plano_asgi.chat import parse_chat_request
 from plano_asgi.errors import RequestError
 from plano_asgi.wire.messages_request import check_messages_request
 
-__all__ = ["check_request"]
+__all__ = ["MAX_MODEL_NAME_CHARS", "check_request"]
+
+MAX_MODEL_NAME_CHARS = 256
+"""Longest model name a request may ask for."""
 
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+\-]*(/[A-Za-z0-9._:@+\-]+)*")
 
@@ -48,12 +51,12 @@ def check_request(api: str, body: dict[str, Any]) -> None:
         # Bedrock): no dot segments, escapes, spaces or control characters reach it.
         raise RequestError(
             "Invalid request: model: expected a model name of letters, digits and "
-            "'._:@+-/' (at most 256 characters, no '..' segment)",
+            f"'._:@+-/' (at most {MAX_MODEL_NAME_CHARS} characters, no '..' segment)",
             param="model",
         )
 
 
 def _is_model_name(model: str) -> bool:
-    if len(model) > 256 or not _MODEL_NAME.fullmatch(model):
+    if len(model) > MAX_MODEL_NAME_CHARS or not _MODEL_NAME.fullmatch(model):
         return False
     return all(segment not in (".", "..") for segment in model.split("/"))
