@@ -20,7 +20,13 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.fuzz.apps import GATEWAY_PATHS, LISTENER_PATHS, Apps
 from tests.fuzz.drive import Answer, call, check_answer
-from tests.fuzz.strategies import any_body, header_lists, malformed_body, raw_bodies
+from tests.fuzz.strategies import (
+    any_body,
+    header_lists,
+    malformed_body,
+    odd_valid_body,
+    raw_bodies,
+)
 
 FUZZ = settings(
     derandomize=True,
@@ -106,6 +112,25 @@ def test_any_body_and_headers_get_an_answer_never_a_5xx(
     body: dict[str, Any] = data.draw(any_body(api))
     answer = _post(portal, apps, app, path, json.dumps(body).encode(), headers)
     check_answer(path, answer, malformed=False)
+    _no_traceback_logged(caplog)
+
+
+@pytest.mark.parametrize(("app", "path", "api"), ENDPOINTS, ids=IDS)
+@FUZZ
+@given(data=st.data())
+def test_a_well_formed_body_with_odd_values_is_served(
+    portal: BlockingPortal,
+    apps: Apps,
+    caplog: pytest.LogCaptureFixture,
+    app: str,
+    path: str,
+    api: str,
+    data: st.DataObject,
+) -> None:
+    body: dict[str, Any] = data.draw(odd_valid_body(api))
+    answer = _post(portal, apps, app, path, json.dumps(body).encode())
+    check_answer(path, answer, malformed=False)
+    assert answer.status == 200, (body, answer.body)
     _no_traceback_logged(caplog)
 
 
