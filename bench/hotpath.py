@@ -8,8 +8,9 @@ Processes: the minimal fake provider of :mod:`bench.gateway_overhead` (it also p
 single agent: it answers ``/v1/chat/completions`` with a completion or a short SSE stream),
 a slow provider of this module (one event, then it holds the stream open until the client
 leaves, counting open streams), and ``plano-asgi serve`` on a config with a model listener
-(the gateway; models ``gpt-4o-mini`` on the fake and ``slow`` on the slow provider) and an
-agent listener with one agent (the fake), so the router is never asked.
+(the gateway; models ``gpt-4o-mini`` on the fake and ``slow`` on the slow provider), an
+agent listener with one agent (the fake), so the router is never asked, and a second one
+whose one agent is the slow provider.
 
 Measured, interleaved in the same run (each path goes first in turn):
 
@@ -20,7 +21,8 @@ Measured, interleaved in the same run (each path goes first in turn):
   (one ``serve`` process = one worker = one core's share);
 * cancellation: ``--streams`` streams through the gateway to the slow provider, all open at
   once, then every client closes; the time until the provider saw every upstream stream end
-  (the target: within 2 s).
+  (the target: within 2 s). The same again through an agent listener whose one agent is the
+  slow provider.
 
 Writes ``bench/results/hotpath.md`` with the machine (cores, Python) and ``uptime`` load.
 """
@@ -37,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +96,14 @@ def serve_slow(port: int) -> None:
 
 
 def config_text(ports: dict[str, int]) -> str:
-    """The served config: the gateway (fast and slow model) and a one-agent listener."""
+    """The served config: the gateway (fast and slow model) and two one-agent listeners (the
+    fake, and the slow provider as an agent)."""
     return f"""version: v0.4.0
 agents:
   - id: fake
     url: http://127.0.0.1:{ports["direct"]}
+  - id: slow
+    url: http://127.0.0.1:{ports["slow"]}
 listeners:
   - type: model
     name: llm
@@ -108,6 +114,12 @@ listeners:
     agents:
       - id: fake
         description: the fake provider, answering as an agent
+  - type: agent
+    name: slow-agents
+    port: {ports["slow_listener"]}
+    agents:
+      - id: slow
+        description: the slow provider, answering as an agent
 model_providers:
   - model: openai/gpt-4o-mini
     base_url: http://127.0.0.1:{ports["direct"]}/v1
@@ -204,8 +216,9 @@ async def open_streams(client: httpx2.AsyncClient, slow_port: int) -> int:
     return int((await client.get(f"http://127.0.0.1:{slow_port}/open")).text)
 
 
-async def cancel_check(gateway_port: int, slow_port: int, streams: int) -> dict[str, float]:
-    """Open ``streams`` streams through the gateway, close every client, time the upstream."""
+async def cancel_check(port: int, slow_port: int, streams: int) -> dict[str, float]:
+    """Open ``streams`` streams through ``port`` (the gateway or the slow agent's listener),
+    close every client, time until the slow provider saw every upstream stream end."""
     payload = json.dumps({**BODY, "model": "slow", "stream": True}).encode()
     head = (
         "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
@@ -213,7 +226,7 @@ async def cancel_check(gateway_port: int, slow_port: int, streams: int) -> dict[
     ).encode()
 
     async def one() -> asyncio.StreamWriter:
-        reader, writer = await asyncio.open_connection("127.0.0.1", gateway_port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(head + payload)
         await reader.readuntil(b"Hotel")  # the first event made it through
         return writer
@@ -242,8 +255,45 @@ async def run(args: argparse.Namespace, ports: dict[str, int]) -> dict[str, Any]
     target = urls(ports)
     results: dict[str, Any] = await latency(target, args.requests)
     results["rps"] = await throughput(ports, args)
-    results["cancel"] = await cancel_check(ports["gateway"], ports["slow"], args.streams)
+    results["cancel"] = {
+        name: await cancel_check(ports[port], ports["slow"], args.streams)
+        for name, port in (("gateway", "gateway"), ("listener", "slow_listener"))
+    }
     return results
+
+
+def stack() -> str:
+    """What the served stack runs on: uvicorn, and its HTTP parser and event loop if installed."""
+    parts = []
+    for name, fallback in (("uvicorn", "?"), ("httptools", "h11"), ("uvloop", "asyncio loop")):
+        try:
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"no {name} ({fallback})")
+    return ", ".join(parts)
+
+
+def verdict(r: dict[str, Any]) -> list[str]:
+    """One line per target of issue 17: the figure of this run, met or missed."""
+    post, ttft, rps = r["post"], r["ttft"], r["rps"]
+    lines = ["## Against the targets", ""]
+    for name in ("gateway", "listener"):
+        added = pct([a - d for a, d in zip(post[name], post["direct"], strict=True)], 0.5)
+        first = pct(ttft[name], 0.5) - pct(ttft["direct"], 0.5)
+        rate = statistics.median(rps[name])
+        checks = [
+            f"added p50 {ms(added)} ms ({'met' if added <= 0.001 else 'missed'})",
+            f"TTFT added {ms(first)} ms ({'met' if first <= 0.001 else 'missed'})",
+            f"{rate:,.0f} req/s ({'met' if rate >= 1000 else 'missed'})",
+        ]
+        lines.append(f"- {name}: " + "; ".join(checks) + ".")
+    for name, c in r["cancel"].items():
+        freed = c["left"] == 0 and c["freed"] <= 2.0
+        lines.append(
+            f"- cancellation through the {name}: {c['held']:.0f} streams freed upstream in "
+            f"{c['freed']:.2f} s ({'met' if freed else 'missed'})."
+        )
+    return [*lines, ""]
 
 
 def report(args: argparse.Namespace, r: dict[str, Any], loads: tuple[str, str]) -> str:
@@ -259,6 +309,7 @@ def report(args: argparse.Namespace, r: dict[str, Any], loads: tuple[str, str]) 
         "uvicorn as `serve` configures it) and the client share the machine. Every path is "
         "interleaved in the same run.",
         "",
+        f"- server stack: {stack()}",
         f"- `uptime` at the start: `{loads[0]}`",
         f"- `uptime` at the end: `{loads[1]}`",
         "",
@@ -303,14 +354,17 @@ def report(args: argparse.Namespace, r: dict[str, Any], loads: tuple[str, str]) 
         rows.append(f"| {name} | **{median:.0f}** | {rounds} | {median / base:.2f}x | {extra} |")
     rows += [
         "",
-        f"## Cancellation: {args.streams} streams through the gateway, then every client leaves",
+        f"## Cancellation: {args.streams} streams open at once, then every client leaves",
         "",
-        f"Opened {args.streams} streams (first event through) in {cancel['opened']:.2f} s; the "
-        f"slow provider held {cancel['held']:.0f}. After every client closed, the provider saw "
-        f"all upstream streams end within **{cancel['freed']:.2f} s** ({cancel['left']:.0f} "
-        "still open at the end; target: all freed within 2 s).",
-        "",
+        "| path | opened in s | held upstream | all freed upstream in s | still open | target |",
+        "|---|---|---|---|---|---|",
     ]
+    for name, c in cancel.items():
+        rows.append(
+            f"| {name} | {c['opened']:.2f} | {c['held']:.0f} | **{c['freed']:.2f}** | "
+            f"{c['left']:.0f} | all freed within 2 s |"
+        )
+    rows += ["", *verdict(r)]
     return "\n".join(rows)
 
 
@@ -327,7 +381,7 @@ def main() -> None:
     if args.serve_slow:
         serve_slow(args.serve_slow)
         return
-    ports = {name: free_port() for name in (*PATHS, "slow")}
+    ports = {name: free_port() for name in (*PATHS, "slow", "slow_listener")}
     provider = [sys.executable, str(ROOT / "bench" / "gateway_overhead.py"), "--serve",
                 "provider", str(ports["direct"]), "0"]  # fmt: skip
     slow = [sys.executable, "-m", "bench.hotpath", "--serve-slow", str(ports["slow"])]
