@@ -113,7 +113,14 @@ def log_request(record: RequestLog, logger: logging.Logger | None = None) -> str
     fields = record.fields()
     line = format_logfmt(fields)
     level = logging.WARNING if record.status >= 500 else logging.INFO
-    target.log(level, "%s", line, extra={"plano": fields})
+    if target.isEnabledFor(level):
+        # makeRecord + handle is what Logger.log does, less its walk up the stack for the
+        # caller's file and line: this line is logged from here every time, on every request.
+        target.handle(
+            target.makeRecord(
+                target.name, level, __file__, 0, "%s", (line,), None, extra={"plano": fields}
+            )
+        )
     return line
 
 
