@@ -310,6 +310,7 @@ def report(args: argparse.Namespace, r: dict[str, Any], loads: tuple[str, str]) 
         "interleaved in the same run.",
         "",
         f"- server stack: {stack()}",
+        f"- priority: nice {os.nice(0)} (the client; the servers it starts inherit it)",
         f"- `uptime` at the start: `{loads[0]}`",
         f"- `uptime` at the end: `{loads[1]}`",
         "",
