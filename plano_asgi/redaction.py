@@ -59,7 +59,8 @@ def _secret_pattern(secret: str) -> str:
 
     One branch per form of the first character, each starting with a literal: that lets
     ``re`` skip ahead to the bytes a form can start with instead of trying every offset
-    (five times faster on a body without a key, with several secrets).
+    (with two secrets, a 1 KB body without a key took 22 us as one group per character
+    and 6 us this way).
     """
     rest = "".join(_char_forms_pattern(c) for c in secret[1:])
     return "|".join(form + rest for form in _char_pattern_forms(secret[0]))
@@ -118,8 +119,8 @@ class Redactor:
         self._bytes = re.compile(text.encode()) if text else None
         self._chars = [[_char_forms(c) for c in secret] for secret in ordered]
         self._window = max((_longest_form(s) for s in ordered), default=2) - 1
-        # Every byte that can be part of some form of some secret, and those a form can
-        # start with: a chunk's tail outside the first set cannot be the start of a key.
+        # Every byte that can be part of some form of some secret (a chunk's tail with any
+        # other byte after it is no cut-off key), and the bytes a form can start with.
         alphabet = {b for secret in ordered for b in secret.encode()}
         alphabet.update(b"\\u%+" + _HEX.encode() + _HEX.upper().encode())
         self._alphabet = bytes(sorted(alphabet))
