@@ -24,13 +24,21 @@ Measured, interleaved in the same run (each path goes first in turn):
   (the target: within 2 s). The same again through an agent listener whose one agent is the
   slow provider.
 
-Writes ``bench/results/hotpath.md`` with the machine (cores, Python) and ``uptime`` load.
+With LiteLLM installed (its ``litellm`` command beside this Python or on ``PATH``, or named
+with ``--litellm CLI``), its proxy runs in front of the same fake provider as one more path
+of every phase but cancellation, for comparison (:mod:`bench.litellm_proxy`); it sets no
+target and is no dependency. ``--litellm off`` leaves it out.
+
+Writes ``bench/results/hotpath.md`` (``hotpath-litellm.md`` when LiteLLM ran too: its
+work shares the cores with the other paths) with the machine (cores, Python), the server
+stack, the priority and the ``uptime`` load.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -39,17 +47,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import httpx2
 
+from bench import litellm_proxy
 from bench.gateway_overhead import RawConnection, free_port, ms, pct
-from bench.workers import _process
+from bench.workers import _process, _wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PATHS = ("direct", "gateway", "listener")
+TARGETED = ("gateway", "listener")
+"""The paths issue 17 sets targets for; ``litellm`` (when installed) is there to compare."""
 BODY = {
     "model": "gpt-4o-mini",
     "messages": [
@@ -130,14 +142,14 @@ model_providers:
 """
 
 
-def urls(ports: dict[str, int]) -> dict[str, str]:
-    return {name: f"http://127.0.0.1:{ports[name]}/v1/chat/completions" for name in PATHS}
+def urls(ports: dict[str, int], names: tuple[str, ...]) -> dict[str, str]:
+    return {name: f"http://127.0.0.1:{ports[name]}/v1/chat/completions" for name in names}
 
 
-def order(i: int) -> tuple[str, ...]:
-    """Round ``i``'s order: each path goes first a third of the time."""
-    k = i % len(PATHS)
-    return PATHS[k:] + PATHS[:k]
+def order(i: int, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Round ``i``'s order: each path goes first as often as every other."""
+    k = i % len(names)
+    return names[k:] + names[:k]
 
 
 async def post(client: httpx2.AsyncClient, url: str) -> float:
@@ -162,21 +174,22 @@ async def first_token(client: httpx2.AsyncClient, url: str) -> float:
 
 async def latency(target: dict[str, str], requests: int) -> dict[str, dict[str, list[float]]]:
     """Sequential latency and TTFT per path, interleaved round by round."""
+    names = tuple(target)
     out: dict[str, dict[str, list[float]]] = {
-        "post": {n: [] for n in PATHS},
-        "ttft": {n: [] for n in PATHS},
+        "post": {n: [] for n in names},
+        "ttft": {n: [] for n in names},
     }
     limits = httpx2.Limits(max_keepalive_connections=16, keepalive_expiry=30)
     async with httpx2.AsyncClient(limits=limits, timeout=30) as client:
         for i in range(100):  # warm-up: pools, code paths
-            for name in order(i):
+            for name in order(i, names):
                 await post(client, target[name])
                 await first_token(client, target[name])
         for i in range(requests):
-            for name in order(i):
+            for name in order(i, names):
                 out["post"][name].append(await post(client, target[name]))
         for i in range(requests // 2):
-            for name in order(i):
+            for name in order(i, names):
                 out["ttft"][name].append(await first_token(client, target[name]))
     return out
 
@@ -200,12 +213,14 @@ async def load(port: int, seconds: float, concurrency: int) -> int:
     return done
 
 
-async def throughput(ports: dict[str, int], args: argparse.Namespace) -> dict[str, list[float]]:
-    rates: dict[str, list[float]] = {n: [] for n in PATHS}
-    for name in PATHS:
+async def throughput(
+    ports: dict[str, int], names: tuple[str, ...], args: argparse.Namespace
+) -> dict[str, list[float]]:
+    rates: dict[str, list[float]] = {n: [] for n in names}
+    for name in names:
         await load(ports[name], 0.5, args.concurrency)  # warm the connections
     for i in range(args.rounds):
-        for name in order(i):
+        for name in order(i, names):
             rates[name].append(
                 await load(ports[name], args.seconds, args.concurrency) / args.seconds
             )
@@ -252,9 +267,10 @@ def uptime() -> str:
 
 
 async def run(args: argparse.Namespace, ports: dict[str, int]) -> dict[str, Any]:
-    target = urls(ports)
+    names = (*PATHS, "litellm") if "litellm" in ports else PATHS
+    target = urls(ports, names)
     results: dict[str, Any] = await latency(target, args.requests)
-    results["rps"] = await throughput(ports, args)
+    results["rps"] = await throughput(ports, names, args)
     results["cancel"] = {
         name: await cancel_check(ports[port], ports["slow"], args.streams)
         for name, port in (("gateway", "gateway"), ("listener", "slow_listener"))
@@ -298,6 +314,8 @@ def verdict(r: dict[str, Any]) -> list[str]:
 
 def report(args: argparse.Namespace, r: dict[str, Any], loads: tuple[str, str]) -> str:
     post, ttft, rps, cancel = r["post"], r["ttft"], r["rps"], r["cancel"]
+    names = tuple(post)
+    compared = [f"- compared with: LiteLLM proxy {r['litellm']}"] if "litellm" in r else []
     rows = [
         "# The hot path: what `plano-asgi serve` adds, in one run",
         "",
@@ -310,6 +328,7 @@ def report(args: argparse.Namespace, r: dict[str, Any], loads: tuple[str, str]) 
         "interleaved in the same run.",
         "",
         f"- server stack: {stack()}",
+        *compared,
         f"- priority: nice {os.nice(0)} (the client; the servers it starts inherit it)",
         f"- `uptime` at the start: `{loads[0]}`",
         f"- `uptime` at the end: `{loads[1]}`",
@@ -319,9 +338,9 @@ def report(args: argparse.Namespace, r: dict[str, Any], loads: tuple[str, str]) 
         "| path | p50 ms | p99 ms | added p50 ms | added p99 ms | target |",
         "|---|---|---|---|---|---|",
     ]
-    for name in PATHS:
+    for name in names:
         added = [a - d for a, d in zip(post[name], post["direct"], strict=True)]
-        extra = "" if name == "direct" else "added p50 <= 1.0 ms"
+        extra = "added p50 <= 1.0 ms" if name in TARGETED else ""
         rows.append(
             f"| {name} | {ms(pct(post[name], 0.5))} | {ms(pct(post[name], 0.99))} | "
             f"{ms(pct(added, 0.5))} | {ms(pct(added, 0.99))} | {extra} |"
@@ -333,9 +352,9 @@ def report(args: argparse.Namespace, r: dict[str, Any], loads: tuple[str, str]) 
         "| path | TTFT p50 ms | TTFT p99 ms | added p50 ms | target |",
         "|---|---|---|---|---|",
     ]
-    for name in PATHS:
+    for name in names:
         added50 = pct(ttft[name], 0.5) - pct(ttft["direct"], 0.5)
-        extra = "" if name == "direct" else "<= 1.0 ms"
+        extra = "<= 1.0 ms" if name in TARGETED else ""
         rows.append(
             f"| {name} | {ms(pct(ttft[name], 0.5))} | {ms(pct(ttft[name], 0.99))} | "
             f"{ms(added50)} | {extra} |"
@@ -348,10 +367,10 @@ def report(args: argparse.Namespace, r: dict[str, Any], loads: tuple[str, str]) 
         "|---|---|---|---|---|",
     ]
     base = statistics.median(rps["direct"])
-    for name in PATHS:
+    for name in names:
         median = statistics.median(rps[name])
         rounds = ", ".join(f"{v:.0f}" for v in rps[name])
-        extra = "" if name == "direct" else ">= 1,000 req/s"
+        extra = ">= 1,000 req/s" if name in TARGETED else ""
         rows.append(f"| {name} | **{median:.0f}** | {rounds} | {median / base:.2f}x | {extra} |")
     rows += [
         "",
@@ -369,6 +388,26 @@ def report(args: argparse.Namespace, r: dict[str, Any], loads: tuple[str, str]) 
     return "\n".join(rows)
 
 
+@contextlib.contextmanager
+def litellm(cli: str | None, folder: Path, ports: dict[str, int]) -> Iterator[None]:
+    """LiteLLM's proxy on ``ports["litellm"]`` in front of the fake provider (if ``cli``)."""
+    if cli is None:
+        yield
+        return
+    config = folder / "litellm.yaml"
+    config.write_text(litellm_proxy.config_text(ports["direct"]), encoding="utf-8")
+    command = litellm_proxy.proxy_command(cli, config, ports["litellm"])
+    process = subprocess.Popen(
+        command, env=litellm_proxy.proxy_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        _wait_port(ports["litellm"])
+        yield
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
@@ -376,13 +415,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--streams", type=int, default=1000)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "hotpath.md")
+    parser.add_argument(
+        "--out", type=Path, help="default: bench/results/hotpath.md (hotpath-litellm.md with it)"
+    )
+    parser.add_argument(
+        "--litellm",
+        default="auto",
+        metavar="auto|off|CLI",
+        help="also run LiteLLM's proxy as a path to compare (default: when installed)",
+    )
     parser.add_argument("--serve-slow", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_slow:
         serve_slow(args.serve_slow)
         return
-    ports = {name: free_port() for name in (*PATHS, "slow", "slow_listener")}
+    cli = litellm_proxy.find_cli(args.litellm)
+    extra = ("litellm",) if cli else ()
+    ports = {name: free_port() for name in (*PATHS, "slow", "slow_listener", *extra)}
     provider = [sys.executable, str(ROOT / "bench" / "gateway_overhead.py"), "--serve",
                 "provider", str(ports["direct"]), "0"]  # fmt: skip
     slow = [sys.executable, "-m", "bench.hotpath", "--serve-slow", str(ports["slow"])]
@@ -395,14 +444,18 @@ def main() -> None:
             _process(provider, ports["direct"], ROOT),
             _process(slow, ports["slow"], ROOT),
             _process(serve, ports["listener"], ROOT),
+            litellm(cli, Path(folder), ports),
         ):
             before = uptime()
             results = asyncio.run(run(args, ports))
             after = uptime()
+    if cli:
+        results["litellm"] = litellm_proxy.version(cli)
     text = report(args, results, (before, after))
     print(text)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
+    # LiteLLM's own work shares the cores with the other paths: its runs keep their own file.
+    name = "hotpath-litellm.md" if cli else "hotpath.md"
+    (args.out or ROOT / "bench" / "results" / name).write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
