@@ -23,8 +23,10 @@ from plano_asgi.gateway.retry import (
     RetryPolicy,
 )
 from plano_asgi.gateway.setup import _DEFAULT_MAX_BODY
+from plano_asgi.gateway.upstream import MAX_ANSWER_BYTES
 from plano_asgi.json_body import MAX_JSON_DEPTH
 from plano_asgi.listener.reading import MAX_REPLY_BYTES
+from plano_asgi.outbound.seam import MAX_READ_BYTES
 from plano_asgi.serving import DEFAULT_HOST
 from plano_asgi.telemetry import otlp
 from plano_asgi.telemetry.receiver import MAX_BODY as OTLP_MAX_BODY
@@ -90,6 +92,8 @@ def _expected() -> dict[str, str]:
         "agent listener request body": _mib(AgentListener.model_fields["max_body_bytes"].default),
         "nesting of a request body": f"{MAX_JSON_DEPTH} levels",
         "non-streamed agent reply": _mib(MAX_REPLY_BYTES),
+        "non-streamed provider answer (larger: the next target)": _mib(MAX_ANSWER_BYTES),
+        "filter and router model replies": _mib(MAX_READ_BYTES),
         "OTLP body of `plano-asgi trace`, gzip/deflate inflated": _mib(OTLP_MAX_BODY),
         "rate-limit buckets per process": f"{_default(MemoryTokenLimiter, 'max_buckets'):,}",
         "Redis limiter unreachable: tried again after": _seconds(
