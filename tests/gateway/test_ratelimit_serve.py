@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from tests.gateway.fakes import FakeProvider
 from tests.gateway.helpers import openai_client
-from tests.state.serving import serving
+from tests.state.serving import gateway_config_text, serving
 from tests.support.redis_server import RedisServer
 from tests.support.servers import free_port
 
@@ -26,22 +26,13 @@ pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 def limited_config(provider_url: str, port: int) -> str:
     """One model listener on ``port``; 20 tokens an hour per ``x-user``."""
-    return f"""\
-version: v0.3.0
-model_providers:
-  - model: openai/gpt-4o
-    base_url: {provider_url}
-    access_key: sk-test
-    default: true
-listeners:
-  - type: model
-    name: gateway
-    port: {port}
+    limits = """\
 ratelimits:
   - model: openai/gpt-4o
-    selector: {{key: x-user, value: "*"}}
-    limit: {{tokens: 20, unit: hour}}
+    selector: {key: x-user, value: "*"}
+    limit: {tokens: 20, unit: hour}
 """
+    return gateway_config_text(provider_url, port, limits)
 
 
 async def chat(port: int, user: str) -> str | None:

@@ -49,8 +49,9 @@ async def serving(path: Path, port: int, env: dict[str, str]) -> AsyncIterator[N
     assert "Traceback" not in path.with_suffix(".log").read_text()
 
 
-def gateway_config_text(provider_url: str, port: int, state_storage: str) -> str:
-    """A one-provider model listener on ``port`` with ``state_storage`` (YAML, indented)."""
+def gateway_config_text(provider_url: str, port: int, extra: str) -> str:
+    """A one-provider model listener on ``port``, then ``extra`` (top-level YAML: the
+    ``state_storage`` or ``ratelimits`` a test is about)."""
     return f"""\
 version: v0.3.0
 model_providers:
@@ -62,5 +63,4 @@ listeners:
   - type: model
     name: gateway
     port: {port}
-state_storage:
-{state_storage}"""
+{extra}"""

@@ -141,7 +141,7 @@ def test_bad_redis_state_storage_is_a_config_error_naming_the_key(
 
 
 def two_gateways_config(provider_url: str, port: int) -> str:
-    storage = "  type: redis\n  connection_string: $PLANO_TEST_STATE_REDIS\n"
+    storage = "state_storage:\n  type: redis\n  connection_string: $PLANO_TEST_STATE_REDIS\n"
     return gateway_config_text(provider_url, port, storage)
 
 

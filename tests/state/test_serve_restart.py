@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 
 def config_text(provider_url: str, port: int) -> str:
-    storage = "  type: postgres\n  connection_string: $PLANO_TEST_STATE_DB\n"
+    storage = "state_storage:\n  type: postgres\n  connection_string: $PLANO_TEST_STATE_DB\n"
     return gateway_config_text(provider_url, port, storage)
 
 
