@@ -167,18 +167,16 @@ async def open_agent(
     comes with ``redactor``'s keys taken out."""
     now = anyio.current_time()
     deadline = now + min(target.timeouts.first_byte, target.timeouts.total)
-    if target.app is not None:
-        async with _open_asgi(target, target.app, body, headers, deadline) as reply:
-            reply._end = now + target.timeouts.total
-            if redactor is not None:
-                reply.redactor = redactor
-            yield reply
-    else:
-        async with _open_http(target, body, headers, deadline, client) as reply:
-            reply._end = now + target.timeouts.total
-            if redactor is not None:
-                reply.redactor = redactor
-            yield reply
+    opened = (
+        _open_http(target, body, headers, deadline, client)
+        if target.app is None
+        else _open_asgi(target, target.app, body, headers, deadline)
+    )
+    async with opened as reply:
+        reply._end = now + target.timeouts.total
+        if redactor is not None:
+            reply.redactor = redactor
+        yield reply
 
 
 @contextmanager
