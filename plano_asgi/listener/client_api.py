@@ -17,10 +17,9 @@ from typing import Any, Protocol
 
 from plano_asgi.chat import ChatRequest, parse_chat_request
 from plano_asgi.errors import PlanoError
-from plano_asgi.json_body import parse_json_object
 from plano_asgi.listener.answer import Answer, Body, JsonAnswer, Start, StreamAnswer
 
-__all__ = ["ChatApi", "ClientApi", "json_object"]
+__all__ = ["ChatApi", "ClientApi"]
 
 
 class ClientApi(Protocol):
@@ -39,12 +38,6 @@ class ClientApi(Protocol):
     def error_body(self, error: PlanoError) -> dict[str, Any]:
         """The error body for a response that has not started (sent with the error's status)."""
         ...
-
-
-def json_object(body: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 saying what is wrong with it
-    (:func:`~plano_asgi.json_body.parse_json_object`)."""
-    return parse_json_object(body)
 
 
 class ChatApi:

@@ -22,8 +22,8 @@ from typing import Any
 
 from plano_asgi.chat import ChatRequest, parse_chat_request
 from plano_asgi.errors import PlanoError
+from plano_asgi.json_body import parse_json_object
 from plano_asgi.listener.answer import Answer, Body, JsonAnswer, Start, StreamAnswer
-from plano_asgi.listener.client_api import json_object
 from plano_asgi.listener.reading import AgentEvent
 from plano_asgi.wire.anthropic import anthropic_error
 from plano_asgi.wire.anthropic_inbound import (
@@ -44,7 +44,7 @@ class MessagesApi:
         self.model = ""
 
     async def parse(self, body: bytes) -> ChatRequest:
-        data = json_object(body)
+        data = parse_json_object(body)
         check_messages_request(data)
         self.model = str(data.get("model") or "")
         chat = anthropic_to_openai_request(data, self.model)

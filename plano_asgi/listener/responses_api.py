@@ -28,8 +28,8 @@ from typing import Any
 
 from plano_asgi.chat import ChatRequest, parse_chat_request
 from plano_asgi.errors import PlanoError, RequestError
+from plano_asgi.json_body import parse_json_object
 from plano_asgi.listener.answer import Answer, Body, JsonAnswer, Start, StreamAnswer
-from plano_asgi.listener.client_api import json_object
 from plano_asgi.listener.reading import AgentEvent
 from plano_asgi.responses.events import ResponseEvents
 from plano_asgi.responses.output import output_items, response_object, response_usage
@@ -58,7 +58,7 @@ class ResponsesApi:
         return self.store is not None and self.request.store
 
     async def parse(self, body: bytes) -> ChatRequest:
-        self.request = parse_responses_request(json_object(body))
+        self.request = parse_responses_request(parse_json_object(body))
         self.conversation = await self.expand_input(self.request)
         return parse_chat_request(chat_request(self.request, self.conversation))
 
