@@ -18,6 +18,7 @@ from plano_asgi.errors import RequestError
 from plano_asgi.json_body import parse_json_object
 
 __all__ = [
+    "MAX_INT32",
     "ROLES",
     "ChatMessage",
     "ChatRequest",
@@ -30,7 +31,8 @@ __all__ = [
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 ROLES: tuple[str, ...] = ("system", "developer", "user", "assistant", "tool", "function")
-_INT32 = 2**31 - 1
+MAX_INT32 = 2**31 - 1
+"""Largest token count a request may ask for (providers read it as a 32-bit integer)."""
 
 
 class ChatMessage(BaseModel):
@@ -65,8 +67,8 @@ class ChatRequest(BaseModel):
     stream: bool = Field(default=False, strict=True)
     temperature: float | None = Field(default=None, strict=True, ge=0, le=2)
     top_p: float | None = Field(default=None, strict=True, ge=0, le=1)
-    max_tokens: int | None = Field(default=None, strict=True, ge=1, le=_INT32)
-    max_completion_tokens: int | None = Field(default=None, strict=True, ge=1, le=_INT32)
+    max_tokens: int | None = Field(default=None, strict=True, ge=1, le=MAX_INT32)
+    max_completion_tokens: int | None = Field(default=None, strict=True, ge=1, le=MAX_INT32)
     n: int | None = Field(default=None, strict=True, ge=1, le=128)
 
     @field_validator("messages", mode="before")

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard
 
+from plano_asgi.chat import MAX_INT32
 from plano_asgi.errors import RequestError
 
 __all__ = ["check_messages_request"]
-
-_INT32 = 2**31 - 1
 
 
 def _bad(where: str, what: str) -> RequestError:
@@ -45,7 +44,7 @@ def check_messages_request(data: dict[str, Any]) -> None:
         elif not isinstance(content, str):
             raise _bad(f"{where}.content", "must be a string or a list of content blocks")
     tokens = data.get("max_tokens")
-    if not _is_int(tokens) or not 1 <= tokens <= _INT32:
+    if not _is_int(tokens) or not 1 <= tokens <= MAX_INT32:
         raise _bad("max_tokens", "required, a positive integer")
     _check_scalars(data)
     system = data.get("system")
@@ -66,7 +65,7 @@ def _check_scalars(data: dict[str, Any]) -> None:
         if value is not None and (not _is_number(value) or not 0 <= value <= 1):
             raise _bad(name, "must be a number from 0 to 1")
     top_k = data.get("top_k")
-    if top_k is not None and (not _is_int(top_k) or not 0 <= top_k <= _INT32):
+    if top_k is not None and (not _is_int(top_k) or not 0 <= top_k <= MAX_INT32):
         raise _bad("top_k", "must be a non-negative integer")
     stops = data.get("stop_sequences")
     if stops is not None and (
