@@ -95,10 +95,6 @@ def _char_forms(char: str) -> tuple[bytes, tuple[bytes, ...]]:
     return char.encode(), tuple(escaped)
 
 
-def _longest_form(secret: str) -> int:
-    return sum(max(6, 3 * len(char.encode())) for char in secret)
-
-
 class Redactor:
     """Replaces a fixed set of secrets by ``[redacted]``, in text and in bytes.
 
@@ -118,7 +114,9 @@ class Redactor:
         self._text = re.compile(text) if text else None
         self._bytes = re.compile(text.encode()) if text else None
         self._chars = [[_char_forms(c) for c in secret] for secret in ordered]
-        self._window = max((_longest_form(s) for s in ordered), default=2) - 1
+        # The longest form of a key: each character in its longest form (raw or escaped).
+        longest = (sum(len(max((raw, *esc), key=len)) for raw, esc in c) for c in self._chars)
+        self._window = max(longest, default=2) - 1
         # Every byte that can be part of some form of some secret (a chunk's tail with any
         # other byte after it is no cut-off key), and the bytes a form can start with.
         alphabet = {b for secret in ordered for b in secret.encode()}
